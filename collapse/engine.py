@@ -1,0 +1,153 @@
+"""The self-consuming loop, written once for every vectorizable family.
+
+Per replicate: ``setup`` → fit generation 1 on real data → for n = 2..G (``lax.scan``): generate a
+synthetic block from model n−1, push it into the policy's pool, form the training set, fit model n,
+score it. Replicates are ``vmap`` ped and sharded over all devices. Every random draw is keyed by
+(seed, replicate index, generation), so results do not depend on the device count or on how the
+generations are chunked — which is what lets a run report progress and resume after an interruption.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from collapse.config import LoopConfig
+from collapse.families.base import Segment
+from collapse.policies import make_policy
+from collapse.sharding import padded_count, replicate_sharding
+
+TRAIN_SIZE = "train_size"
+
+
+@dataclass
+class LoopState:
+    """Where a run stands after ``generation`` generations: host copies, first ``replicates`` rows only."""
+
+    generation: int
+    carry: object  # (params, pool) pytree of np.ndarray [R, ...]
+    metrics: dict  # name -> np.ndarray [generation, R]
+
+
+def _replicate_keys(seed: int, index):
+    key = jax.random.fold_in(jax.random.key(seed), index)
+    return jax.random.split(key)  # setup key, loop key
+
+
+def _train_size(segments):
+    return sum(jnp.sum(s.weight > 0) for s in segments)
+
+
+class Loop:
+    """A compiled loop for one (family, config); ``run`` executes it, optionally in chunks."""
+
+    def __init__(self, family, cfg: LoopConfig, devices=None):
+        self.family, self.cfg = family, cfg
+        self.policy = make_policy(cfg, family)
+        self.synth_size = self.policy.synth_size(family)
+        self.sharding = replicate_sharding(devices)
+        self.padded = padded_count(cfg.replicates, self.sharding)
+        self._init = jax.jit(jax.vmap(self._init_one), out_shardings=self.sharding)
+        self._chunks = {}
+
+    # -- per replicate ---------------------------------------------------------------------
+    def _init_one(self, index):
+        fam, pol = self.family, self.policy
+        k_setup, k_loop = _replicate_keys(self.cfg.seed, index)
+        world = fam.setup(k_setup, self.synth_size)
+        real = fam.initial_real(world)
+        first = (Segment(real, jnp.ones(_n(real), _dtype(real)), real=True, uniform=True),)
+        params = fam.fit(world, first)
+        metrics = dict(fam.score(jax.random.fold_in(k_loop, 1), world, params))
+        metrics[TRAIN_SIZE] = _train_size(first)
+        template = jax.eval_shape(lambda: fam.generate(k_loop, world, params, self.synth_size))
+        blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template)
+        pool = pol.init_pool(real, blank, self.cfg.generations)
+        return world, (params, pool), metrics
+
+    def _step(self, world, k_loop, carry, n):
+        fam, pol = self.family, self.policy
+        params, pool = carry
+        k_gen, k_real, k_select, k_score = jax.random.split(jax.random.fold_in(k_loop, n), 4)
+        pool = pol.push(pool, fam.generate(k_gen, world, params, self.synth_size), n)
+        real = fam.sample_real(k_real, world) if pol.fresh_real else None
+        segments = pol.training_set(k_select, pool, real, n)
+        params = fam.fit(world, segments)
+        metrics = dict(fam.score(k_score, world, params))
+        metrics[TRAIN_SIZE] = _train_size(segments)
+        return (params, pool), metrics
+
+    def _chunk_fn(self, length: int):
+        if length not in self._chunks:
+            def one(index, world, carry, start):
+                _, k_loop = _replicate_keys(self.cfg.seed, index)
+                step = lambda c, n: self._step(world, k_loop, c, n)  # noqa: E731
+                return jax.lax.scan(step, carry, start + jnp.arange(length))
+            batched = jax.vmap(one, in_axes=(0, 0, 0, None))
+            self._chunks[length] = jax.jit(batched, out_shardings=self.sharding)
+        return self._chunks[length]
+
+    # -- driver ----------------------------------------------------------------------------
+    def run(self, chunk: int | None = None, resume: LoopState | None = None,
+            on_chunk: Callable[[LoopState], None] | None = None) -> LoopState:
+        """Run all generations; returns the final state (``metrics``: name -> [G, R]).
+
+        chunk: generations per compiled call (default: all at once). on_chunk: called with the
+        state after each call (host copies), e.g. to save a checkpoint or advance a progress bar.
+        resume: a state saved by a previous run of the same family and config.
+        """
+        G, R = self.cfg.generations, self.cfg.replicates
+        index = jax.device_put(jnp.arange(self.padded), self.sharding)
+        world, carry, first = self._init(index)
+        if resume is None:
+            state = LoopState(1, _to_host(carry, R), {k: np.asarray(v)[None, :R] for k, v in first.items()})
+            if on_chunk is not None:
+                on_chunk(state)
+        else:
+            state = resume
+            carry = jax.device_put(_pad(resume.carry, self.padded), self.sharding)
+        chunk = max(1, chunk or G)
+        done = state.generation
+        while done < G:
+            length = min(chunk, G - done)
+            carry, metrics = self._chunk_fn(length)(index, world, carry, done + 1)
+            done += length
+            new = {k: np.swapaxes(np.asarray(v)[:R], 0, 1) for k, v in metrics.items()}
+            state = LoopState(done, None, {k: np.concatenate([state.metrics[k], new[k]]) for k in new})
+            if on_chunk is not None or done == G:
+                state.carry = _to_host(carry, R)
+            if on_chunk is not None:
+                on_chunk(state)
+        return state
+
+
+def _n(block):
+    return jax.tree_util.tree_leaves(block)[0].shape[0]
+
+
+def _dtype(block):
+    return jax.tree_util.tree_leaves(block)[0].dtype
+
+
+def _to_host(tree, R):
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[:R], tree)
+
+
+def _pad(tree, padded):
+    def pad(a):
+        extra = padded - a.shape[0]
+        return a if extra == 0 else np.concatenate([a, np.repeat(a[:1], extra, axis=0)])
+    return jax.tree_util.tree_map(pad, tree)
+
+
+def run_loop(family, cfg: LoopConfig, devices=None, **kwargs) -> dict:
+    """Convenience: run and return ``{metric: np.ndarray [G, R]}``."""
+    return Loop(family, cfg, devices).run(**kwargs).metrics
+
+
+def chunk_for_progress(generations: int, updates: int = 10) -> int:
+    """A chunk length that gives about ``updates`` progress updates."""
+    return max(1, math.ceil((generations - 1) / updates))

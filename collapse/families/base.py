@@ -1,0 +1,59 @@
+"""What a model family supplies to the engine.
+
+A family is a frozen dataclass with per-replicate pure methods; the engine vmaps them over replicates
+and scans them over generations. Data are pytrees whose leaves share a leading sample axis (a
+*block*); a policy may stack blocks along extra leading axes.
+"""
+
+from typing import Any, NamedTuple, Protocol
+
+Array = Any
+Data = Any  # pytree of arrays with leading sample axis
+World = Any  # per-replicate constants: ground truth, fixed designs, precomputed solvers
+Params = Any
+
+
+class Segment(NamedTuple):
+    """A piece of a training set.
+
+    data: a block, or a stack of blocks with leading axes [K, m].
+    weight: per-sample weights with the same leading axes as ``data`` (0 = absent).
+    real: True for human/real data, False for synthetic (a Python bool, static under jit).
+    uniform: True if the weights are constant along the sample axis (they may vary across stacked
+        blocks); families may use this to reuse a factorization (static).
+    """
+
+    data: Data
+    weight: Array
+    real: bool
+    uniform: bool
+
+
+class Family(Protocol):
+    """Fit / generate / score, all per replicate and pure.
+
+    ``real_size`` is the number of real samples per block; ``synth_size`` the default number of
+    synthetic samples a generation produces (a policy may ask for another number).
+    """
+
+    name: str
+    real_size: int
+    synth_size: int
+
+    def setup(self, key, synth_size: int) -> World:
+        """Ground truth and everything fixed for one replicate (e.g. a fixed design)."""
+
+    def sample_real(self, key, world: World) -> Data:
+        """A fresh block of ``real_size`` real samples."""
+
+    def initial_real(self, world: World) -> Data:
+        """The real block generation 1 trains on (drawn in ``setup``)."""
+
+    def fit(self, world: World, segments: tuple[Segment, ...]) -> Params:
+        """Train on a weighted training set."""
+
+    def generate(self, key, world: World, params: Params, size: int) -> Data:
+        """A block of ``size`` synthetic samples from a fitted model."""
+
+    def score(self, key, world: World, params: Params) -> dict[str, Array]:
+        """Scalar metrics of a fitted model against the truth."""

@@ -1,0 +1,178 @@
+"""Linear regression in the self-consuming loop (papers.md §1.1, §3: Dohmatob et al. 2024,
+Gerstgrasser et al. 2024, Zhu et al. 2025).
+
+Truth: y = xᵀw* + ε, x ~ N(0, Σ) with diagonal Σ (isotropic, or power law λᵢ ∝ i^(−α) scaled to
+tr Σ = d), ε ~ N(0, σ²) for real labels and N(0, σ₀²) for synthetic labels. The estimator is
+min-norm OLS (ridge = 0) or ridge ŵ = (XᵀX + λT I)⁻¹Xᵀy. Metric: E_test = ‖ŵ − w*‖²_Σ (no
+irreducible noise).
+
+Fixed design (``design="fixed"``): each replicate draws its real design X [T, d] once; synthetic labels
+are produced at the same X when M = T (the setting of the published formulas), or at a second design
+drawn once when M ≠ T. Fresh design: every block draws new inputs.
+"""
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from collapse.errors import require
+from collapse.families.base import Segment
+from collapse.linalg import least_squares_operator, weighted_least_squares
+
+COVARIANCES = ("isotropic", "power-law")
+DESIGNS = ("fixed", "fresh")
+
+
+class LinearData(NamedTuple):
+    """A block of regression data. x: [m, d] (None under a fixed design, where it lives in the world); y: [m]."""
+
+    x: jax.Array | None
+    y: jax.Array
+
+
+class LinearWorld(NamedTuple):
+    w_star: jax.Array  # [d]
+    scale: jax.Array  # [d], sqrt of the eigenvalues of Σ
+    x_real: jax.Array  # [T, d]
+    y_real: jax.Array  # [T], the labels generation 1 trains on
+    x_synth: jax.Array | None  # [M, d] under a fixed design, else None
+    operator: jax.Array | None  # [d, T]: ŵ = H ȳ when real and synthetic share one fixed design
+
+
+def covariance_spectrum(d: int, covariance: str, alpha: float):
+    """Eigenvalues of Σ, normalised to tr Σ = d: all ones, or λᵢ ∝ i^(−α)."""
+    if covariance == "isotropic":
+        return jnp.ones(d)
+    lam = jnp.arange(1, d + 1, dtype=float) ** (-alpha)
+    return lam * (d / jnp.sum(lam))
+
+
+@dataclass(frozen=True)
+class LinearRegression:
+    """Model family: linear regression with OLS or ridge (see module docstring for the model).
+
+    d: dimension; T: real samples per block; M: synthetic samples per generation (default T);
+    sigma / sigma0: real / synthetic label-noise std (sigma0 defaults to sigma); ridge: λ ≥ 0;
+    covariance, alpha: Σ's spectrum; design: "fixed" or "fresh"; w_norm: ‖w*‖ (w* uniform on that
+    sphere).
+    """
+
+    d: int = 10
+    T: int = 40
+    M: int | None = None
+    sigma: float = 1.0
+    sigma0: float | None = None
+    ridge: float = 0.0
+    covariance: str = "isotropic"
+    alpha: float = 1.0
+    design: str = "fixed"
+    w_norm: float = 1.0
+    name: str = "linear"
+
+    def __post_init__(self):
+        require(isinstance(self.d, int) and self.d >= 1, "d", self.d, "an integer >= 1")
+        require(isinstance(self.T, int) and self.T >= 1, "T", self.T, "an integer >= 1")
+        require(self.M is None or (isinstance(self.M, int) and self.M >= 1), "M", self.M, "an integer >= 1")
+        require(self.sigma >= 0, "sigma", self.sigma, ">= 0")
+        require(self.sigma0 is None or self.sigma0 >= 0, "sigma0", self.sigma0, ">= 0")
+        require(self.ridge >= 0, "ridge", self.ridge, ">= 0 (0 = min-norm OLS)")
+        require(self.covariance in COVARIANCES, "covariance", self.covariance, f"one of {COVARIANCES}")
+        require(self.alpha >= 0, "alpha", self.alpha, ">= 0")
+        require(self.design in DESIGNS, "design", self.design, f"one of {DESIGNS}")
+        require(self.w_norm >= 0, "w_norm", self.w_norm, ">= 0")
+
+    @property
+    def real_size(self) -> int:
+        return self.T
+
+    @property
+    def synth_size(self) -> int:
+        return self.T if self.M is None else self.M
+
+    @property
+    def noise_synth(self) -> float:
+        return self.sigma if self.sigma0 is None else self.sigma0
+
+    # -- data ------------------------------------------------------------------------------
+    def _inputs(self, key, size, scale):
+        return jax.random.normal(key, (size, self.d)) * scale
+
+    def _labels(self, key, x, w, noise):
+        return x @ w + noise * jax.random.normal(key, (x.shape[0],))
+
+    def setup(self, key, synth_size: int) -> LinearWorld:
+        k_w, k_x, k_y, k_s = jax.random.split(key, 4)
+        scale = jnp.sqrt(covariance_spectrum(self.d, self.covariance, self.alpha))
+        u = jax.random.normal(k_w, (self.d,))
+        w_star = self.w_norm * u / jnp.linalg.norm(u)
+        x_real = self._inputs(k_x, self.T, scale)
+        y_real = self._labels(k_y, x_real, w_star, self.sigma)
+        x_synth = operator = None
+        if self.design == "fixed":
+            shared = synth_size == self.T
+            x_synth = x_real if shared else self._inputs(k_s, synth_size, scale)
+            operator = least_squares_operator(x_real, self.ridge) if shared else None
+        return LinearWorld(w_star, scale, x_real, y_real, x_synth, operator)
+
+    def _block(self, key, world, w, noise, size, fixed_x):
+        if self.design == "fixed":
+            return LinearData(None, self._labels(key, fixed_x, w, noise))
+        k_x, k_y = jax.random.split(key)
+        x = self._inputs(k_x, size, world.scale)
+        return LinearData(x, self._labels(k_y, x, w, noise))
+
+    def initial_real(self, world: LinearWorld) -> LinearData:
+        x = None if self.design == "fixed" else world.x_real
+        return LinearData(x, world.y_real)
+
+    def sample_real(self, key, world: LinearWorld) -> LinearData:
+        return self._block(key, world, world.w_star, self.sigma, self.T, world.x_real)
+
+    def generate(self, key, world: LinearWorld, params, size: int) -> LinearData:
+        return self._block(key, world, params, self.noise_synth, size, world.x_synth)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, world: LinearWorld, segments: tuple[Segment, ...]):
+        if self.design == "fresh":
+            x = jnp.concatenate([s.data.x.reshape(-1, self.d) for s in segments])
+            y = jnp.concatenate([s.data.y.reshape(-1) for s in segments])
+            w = jnp.concatenate([s.weight.reshape(-1) for s in segments])
+            return weighted_least_squares(x, y, w, self.ridge)
+        if world.operator is not None and all(s.uniform for s in segments):
+            # One shared design and row-constant weights: the weighted problem is an unweighted
+            # one on the weighted mean label vector, so the factorization from setup is reused.
+            total = sum(jnp.sum(s.weight[..., 0]) for s in segments)
+            ysum = sum(_stack_sum(s.weight[..., :1] * s.data.y) for s in segments)
+            return world.operator @ (ysum / total)
+        return self._fit_fixed_general(world, segments)
+
+    def _fit_fixed_general(self, world, segments):
+        # Under a fixed design, stacked blocks at the same inputs reduce exactly to one row each:
+        # weight W_i = Σ_k w_ki and label Σ_k w_ki y_ki / W_i.
+        groups = {}
+        for s in segments:
+            on_real_design = s.real or world.operator is not None
+            x = world.x_real if on_real_design else world.x_synth
+            wsum, ysum = _stack_sum(s.weight), _stack_sum(s.weight * s.data.y)
+            if on_real_design in groups:
+                _, w0, y0 = groups[on_real_design]
+                wsum, ysum = w0 + wsum, y0 + ysum
+            groups[on_real_design] = (x, wsum, ysum)
+        x = jnp.concatenate([g[0] for g in groups.values()])
+        w = jnp.concatenate([g[1] for g in groups.values()])
+        ysum = jnp.concatenate([g[2] for g in groups.values()])
+        y = ysum / jnp.where(w > 0, w, 1.0)
+        return weighted_least_squares(x, y, w, self.ridge)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, key, world: LinearWorld, params):
+        del key
+        err = (params - world.w_star) * world.scale
+        return {"E_test": jnp.sum(err**2)}
+
+
+def _stack_sum(a):
+    """Sum over the stacking axes of a [..., m] array, leaving [m]."""
+    return a.reshape(-1, a.shape[-1]).sum(0)

@@ -1,0 +1,156 @@
+"""Data policies: what generation n trains on (papers.md §4).
+
+A policy keeps a *pool* (a pytree carried through the generation scan) and turns it into a tuple of
+weighted :class:`Segment` s. Pools have static shapes so the loop compiles once; accumulation uses a
+buffer with one slot per generation and a fill mask.
+"""
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+from collapse.config import LoopConfig
+from collapse.errors import require
+from collapse.families.base import Segment
+
+
+def _ones_like_block(block, value=1.0):
+    leaf = jax.tree_util.tree_leaves(block)[0]
+    return jnp.full(leaf.shape[:1], value, dtype=leaf.dtype)
+
+
+def _stack_slots(block, slots):
+    return jax.tree_util.tree_map(lambda a: jnp.zeros((slots,) + a.shape, a.dtype), block)
+
+
+def _write_slot(buffer, block, slot):
+    return jax.tree_util.tree_map(lambda b, a: b.at[slot].set(a), buffer, block)
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Generation n trains only on the synthetic data of generation n − 1."""
+
+    fresh_real = False
+
+    def synth_size(self, family):
+        return family.synth_size
+
+    def init_pool(self, real, synth, generations):
+        return synth
+
+    def push(self, pool, synth, n):
+        return synth
+
+    def training_set(self, key, pool, real, n):
+        return (Segment(pool, _ones_like_block(pool), real=False, uniform=True),)
+
+
+@dataclass(frozen=True)
+class Accumulate:
+    """Generation n trains on the real data and every synthetic block so far."""
+
+    fresh_real = False
+
+    def synth_size(self, family):
+        return family.synth_size
+
+    def init_pool(self, real, synth, generations):
+        slots = max(generations - 1, 1)
+        return {"real": real, "synth": _stack_slots(synth, slots), "filled": jnp.zeros(slots, bool)}
+
+    def push(self, pool, synth, n):
+        slot = n - 2  # generation 2 holds the first synthetic block
+        return {"real": pool["real"], "synth": _write_slot(pool["synth"], synth, slot),
+                "filled": pool["filled"].at[slot].set(True)}
+
+    def training_set(self, key, pool, real, n):
+        real_w = _ones_like_block(pool["real"])
+        slots_by_size = jax.tree_util.tree_leaves(pool["synth"])[0].shape[:2]
+        synth_w = jnp.broadcast_to(pool["filled"][:, None], slots_by_size).astype(real_w.dtype)
+        return (Segment(pool["real"], real_w, real=True, uniform=True),
+                Segment(pool["synth"], synth_w, real=False, uniform=True))
+
+
+@dataclass(frozen=True)
+class AccumulateSubsample(Accumulate):
+    """Accumulate, but train on ``budget`` samples drawn without replacement from the whole pool."""
+
+    budget: int = 0
+
+    def training_set(self, key, pool, real, n):
+        real_seg, synth_seg = super().training_set(key, pool, real, n)
+        valid = jnp.concatenate([real_seg.weight > 0, synth_seg.weight.reshape(-1) > 0])
+        priority = jnp.where(valid, jax.random.uniform(key, valid.shape), -1.0)
+        k = min(self.budget, valid.shape[0])
+        _, chosen = jax.lax.top_k(priority, k)
+        picked = jnp.zeros(valid.shape, bool).at[chosen].set(True) & valid
+        picked = picked.astype(real_seg.weight.dtype)
+        n_real = real_seg.weight.shape[0]
+        return (real_seg._replace(weight=picked[:n_real], uniform=False),
+                synth_seg._replace(weight=picked[n_real:].reshape(synth_seg.weight.shape), uniform=False))
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A fixed real set plus round(λ·T) synthetic samples from the previous generation."""
+
+    mix_ratio: float = 1.0
+    fresh_real = False
+
+    def synth_size(self, family):
+        m = round(self.mix_ratio * family.real_size)
+        require(m >= 1, "mix_ratio", self.mix_ratio, f">= 1/(2T) so that round(λ·T) >= 1 (T={family.real_size})")
+        return m
+
+    def init_pool(self, real, synth, generations):
+        return {"real": real, "synth": synth}
+
+    def push(self, pool, synth, n):
+        return {"real": pool["real"], "synth": synth}
+
+    def training_set(self, key, pool, real, n):
+        return (Segment(pool["real"], _ones_like_block(pool["real"]), real=True, uniform=True),
+                Segment(pool["synth"], _ones_like_block(pool["synth"]), real=False, uniform=True))
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """A new real sample each generation (weight w) plus the previous generation's synthetic data (1 − w).
+
+    Weights are normalised per block, so the fit minimises w·(mean real loss) + (1 − w)·(mean synthetic
+    loss), as in the fresh-data loop of Alemohammad et al. (2023).
+    """
+
+    real_weight: float = 0.5
+    fresh_real = True
+
+    def synth_size(self, family):
+        return family.synth_size
+
+    def init_pool(self, real, synth, generations):
+        return synth
+
+    def push(self, pool, synth, n):
+        return synth
+
+    def training_set(self, key, pool, real, n):
+        n_real = _ones_like_block(real).shape[0]
+        n_synth = _ones_like_block(pool).shape[0]
+        return (Segment(real, _ones_like_block(real, self.real_weight / n_real), real=True, uniform=True),
+                Segment(pool, _ones_like_block(pool, (1 - self.real_weight) / n_synth), real=False,
+                        uniform=True))
+
+
+def make_policy(cfg: LoopConfig, family):
+    """The policy object for ``cfg.mode``."""
+    if cfg.mode == "replace":
+        return Replace()
+    if cfg.mode == "accumulate":
+        return Accumulate()
+    if cfg.mode == "accumulate-subsample":
+        return AccumulateSubsample(budget=cfg.budget or family.real_size)
+    if cfg.mode == "mix":
+        return Mix(mix_ratio=cfg.mix_ratio)
+    return Fresh(real_weight=cfg.real_weight)
