@@ -28,7 +28,7 @@ class LoopState:
     """Where a run stands after ``generation`` generations: host copies, first ``replicates`` rows only."""
 
     generation: int
-    carry: object  # (params, pool) pytree of np.ndarray [R, ...]
+    carry: object  # (params, pool) pytree of np.ndarray [R, ...], or its flat list of leaves
     metrics: dict  # name -> np.ndarray [generation, R]
 
 
@@ -108,7 +108,10 @@ class Loop:
                 on_chunk(state)
         else:
             state = resume
-            carry = jax.device_put(_pad(resume.carry, self.padded), self.sharding)
+            saved = resume.carry
+            if isinstance(saved, list):  # flat leaves, as a checkpoint stores them
+                saved = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(carry), saved)
+            carry = jax.device_put(_pad(saved, self.padded), self.sharding)
         chunk = max(1, chunk or G)
         done = state.generation
         while done < G:
@@ -149,5 +152,8 @@ def run_loop(family, cfg: LoopConfig, devices=None, **kwargs) -> dict:
 
 
 def chunk_for_progress(generations: int, updates: int = 10) -> int:
-    """A chunk length that gives about ``updates`` progress updates."""
-    return max(1, math.ceil((generations - 1) / updates))
+    """The longest chunk that divides G − 1 and still gives at least ``updates`` progress updates
+    (dividing G − 1 means every call has the same length, so the loop compiles once)."""
+    steps = generations - 1
+    target = max(1, math.ceil(steps / updates))
+    return max([c for c in range(1, target + 1) if steps % c == 0] or [1])

@@ -7,9 +7,9 @@ class ConfigError(ValueError):
     The CLI prints ``str(err)`` as one line and exits with status 2.
     """
 
-    def __init__(self, param: str, value, allowed: str):
+    def __init__(self, param: str, value, allowed: str, message: str | None = None):
         self.param, self.value, self.allowed = param, value, allowed
-        super().__init__(f"{param} must be {allowed}; got {param}={value!r}")
+        super().__init__(message or f"{param} must be {allowed}; got {param}={value!r}")
 
 
 def require(cond: bool, param: str, value, allowed: str) -> None:

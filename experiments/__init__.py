@@ -1,0 +1,1 @@
+"""Command-line experiments, presets, results I/O and figures for the collapse toolkit."""

@@ -1,0 +1,245 @@
+"""Run a self-consuming loop from the command line, check it against theory, write results and a figure.
+
+    python -m experiments.gen_loop                      # small default: linear, replace, with theory
+    python -m experiments.gen_loop --model linear --mode accumulate --d 10 --T 40 --generations 5 \\
+        --replicates 2000 --seed 0 --out runs/acc
+
+Bad input prints one line naming the parameter and exits with status 2. Rerunning the same command on
+the same --out resumes an interrupted run (or reports a finished one).
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from collapse.config import MODES, LoopConfig
+from collapse.engine import Loop, chunk_for_progress
+from collapse.errors import ConfigError
+from experiments.plotting import figure_bytes
+from experiments.registry import MODELS, field_type
+from experiments.results import RunDir, atomic_write_bytes, check_writable, config_hash, environment_record
+from theory.check import check, mean_se
+from theory.curves import TheoryUnavailable
+
+# Theory checks need float64 (papers.md §5); set before any array is created.
+jax.config.update("jax_enable_x64", True)
+
+LOOP_HELP = {
+    "mode": "data policy: " + ", ".join(MODES),
+    "generations": "number of generations G (generation 1 trains on real data)",
+    "replicates": "independent replicates (vmapped, sharded over devices)",
+    "seed": "random seed; same config + seed = same numbers on the same backend",
+    "mix_ratio": "mix mode: synthetic samples per real sample λ",
+    "real_weight": "fresh mode: weight w of the new real sample (synthetic gets 1 − w)",
+    "budget": "accumulate-subsample: samples drawn from the pool each generation (default: T)",
+}
+DEFAULTS = {"generations": 10, "replicates": 2000}  # the small default run
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        print(f"gen_loop: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m experiments.gen_loop", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", choices=sorted(MODELS), default="linear", help="model family")
+    p.add_argument("--config", type=Path, help="JSON file of settings (keys: any flag name, with _); "
+                   "flags given on the command line override it")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/<model>-<mode>-<config hash>)")
+    p.add_argument("--overwrite", action="store_true", help="replace a different run already in --out")
+    p.add_argument("--no-theory", action="store_true", help="simulate without checking a closed form")
+    p.add_argument("--z-tol", type=float, default=4.0, help="agreement tolerance in standard errors")
+    p.add_argument("--checkpoint-every", type=float, default=10.0,
+                   help="seconds between checkpoints (an interrupted run resumes from the last one)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    loop = p.add_argument_group("loop")
+    for f in dataclasses.fields(LoopConfig):
+        kw = {"choices": MODES} if f.name == "mode" else {"type": field_type(LoopConfig, f.name)}
+        default = DEFAULTS.get(f.name, f.default)
+        loop.add_argument(_flag(f.name), dest=f.name, default=None, help=f"{LOOP_HELP[f.name]} "
+                          f"(default: {default})", **kw)
+    seen = {}
+    for spec in MODELS.values():
+        group = p.add_argument_group(f"model {spec.name}")
+        for f in spec.fields():
+            if f.name in seen:
+                continue
+            seen[f.name] = spec.name
+            kw = {"choices": spec.choices[f.name]} if f.name in spec.choices else \
+                {"type": field_type(spec.family_cls, f.name)}
+            group.add_argument(_flag(f.name), dest=f.name, default=None,
+                               help=f"{spec.field_help[f.name]} (default: {f.default})", **kw)
+    return p
+
+
+def resolve(args) -> tuple:
+    """(spec, family, loop config) from flags over the config file over defaults. Raises ConfigError."""
+    settings = {}
+    if args.config is not None:
+        try:
+            settings = json.loads(args.config.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ConfigError("config", str(args.config), f"a readable JSON file ({err})") from None
+        if not isinstance(settings, dict):
+            raise ConfigError("config", str(args.config), "a JSON object")
+    settings.update({k: v for k, v in vars(args).items() if v is not None})
+    model = settings.get("model", "linear")
+    if model not in MODELS:
+        raise ConfigError("model", model, f"one of {', '.join(sorted(MODELS))}")
+    spec = MODELS[model]
+    fam_fields = {f.name for f in spec.fields()}
+    loop_fields = {f.name for f in dataclasses.fields(LoopConfig)}
+    known = fam_fields | loop_fields | {"model", "config", "out", "overwrite", "no_theory", "z_tol",
+                                        "checkpoint_every", "quiet"}
+    for key in settings:
+        if key not in known:
+            raise ConfigError("config", key, f"a known setting for model {model}")
+    fam_kw = {**spec.defaults, **{k: settings[k] for k in fam_fields if k in settings}}
+    loop_kw = {**DEFAULTS, **{k: settings[k] for k in loop_fields if k in settings}}
+    try:
+        family = spec.family_cls(**fam_kw)
+        cfg = LoopConfig(**loop_kw)
+    except TypeError as err:
+        raise ConfigError("config", str(err), "settings of the right type") from None
+    return spec, family, cfg
+
+
+def theory_for(spec, family, cfg, enabled: bool):
+    """(curve or None, bounds, note)."""
+    if not enabled or spec.theory is None:
+        return None, [], "theory check off"
+    try:
+        curve = spec.theory(family, cfg)
+    except TheoryUnavailable as why:
+        curve, note = None, f"no closed form for this config: {why}"
+    else:
+        note = f"theory: {curve.name} [{curve.source}]"
+    bounds = spec.bounds(family, cfg) if spec.bounds else []
+    return curve, bounds, note
+
+
+def summary_rows(metrics, curve, bounds, main_metric, z_tol):
+    """results.jsonl rows and the check result for the main metric."""
+    result = check(metrics[main_metric], curve, z_tol) if curve is not None else None
+    bound_checks = [check(metrics[main_metric], b, z_tol) for b in bounds]
+    rows = []
+    for name, samples in metrics.items():
+        mean, se = mean_se(samples)
+        q05, median, q95 = (np.quantile(samples, q, axis=1) for q in (0.05, 0.5, 0.95))
+        for g in range(samples.shape[0]):
+            row = {"generation": g + 1, "metric": name, "mean": mean[g], "se": se[g], "median": median[g],
+                   "q05": q05[g], "q95": q95[g], "theory": None, "theory_se": None, "z": None,
+                   "agree": None, "theory_name": None}
+            if name == main_metric and result is not None:
+                row.update(theory=float(curve.values[g]), z=float(result.z[g]), agree=bool(result.ok[g]),
+                           theory_name=curve.name,
+                           theory_se=None if curve.se is None else float(curve.se[g]))
+            if name == main_metric and bounds:
+                row["bounds"] = {b.name: {"value": float(b.values[g]), "holds": bool(c.ok[g])}
+                                 for b, c in zip(bounds, bound_checks, strict=True)}
+            rows.append(row)
+    return rows, result, bound_checks
+
+
+def report(spec, family, cfg, metrics, curve, result, bound_checks, note):
+    mean, se = mean_se(metrics[spec.main_metric])
+    fam = ", ".join(f"{f.name}={getattr(family, f.name)}" for f in spec.fields())
+    print(f"{spec.name} / {cfg.mode}: {fam}")
+    print(f"{cfg.replicates} replicates × {cfg.generations} generations, seed {cfg.seed}; {note}")
+    print(f"{'gen':>4} {spec.main_metric + ' mean':>14} {'± SE':>9} {'theory':>10} {'z':>7}")
+    for g in range(len(mean)):
+        th = f"{curve.values[g]:10.4f}" if curve is not None else f"{'—':>10}"
+        z = f"{result.z[g]:+7.2f} {'ok' if result.ok[g] else 'OFF'}" if result is not None else ""
+        print(f"{g + 1:>4} {mean[g]:14.4f} {se[g]:9.4f} {th} {z}")
+    if result is not None:
+        print("verdict: " + result.summary())
+    for c in bound_checks:
+        print("bound:   " + c.summary().replace("AGREES with", "respects").replace("DISAGREES with", "VIOLATES"))
+
+
+def run(args) -> int:
+    spec, family, cfg = resolve(args)
+    curve, bounds, note = theory_for(spec, family, cfg, not args.no_theory)
+    record = {"model": spec.name, "family": dataclasses.asdict(family), "loop": dataclasses.asdict(cfg)}
+    out = args.out or Path("runs") / f"{spec.name}-{cfg.mode}-{config_hash(record)}"
+    check_writable(out)
+    run_dir = RunDir(out, record)
+    if args.overwrite:
+        run_dir.clear()
+    status = run_dir.status()
+    if status == "complete":
+        with np.load(run_dir.path("samples.npz")) as z:
+            metrics = {k: z[k] for k in z.files}
+        print(f"already complete in {out}; reporting the saved results (use --overwrite to recompute)")
+    else:
+        metrics = _simulate(spec, family, cfg, run_dir, status, args)
+    rows, result, bound_checks = summary_rows(metrics, curve, bounds, spec.main_metric, args.z_tol)
+    if status != "complete":
+        run_dir.finish(rows, metrics)
+        series = [{"mean": mean_se(metrics[spec.main_metric])[0], "se": mean_se(metrics[spec.main_metric])[1],
+                   "label": f"simulation ({cfg.mode})", "theory": curve, "bounds": bounds}]
+        title = f"{spec.name}, {cfg.mode}: " + ", ".join(
+            f"{k}={v}" for k, v in dataclasses.asdict(family).items() if k in ("d", "T", "sigma", "design"))
+        atomic_write_bytes(run_dir.path("figure.png"), figure_bytes(series, title, spec.metric_label))
+    report(spec, family, cfg, metrics, curve, result, bound_checks, note)
+    print(f"results: {run_dir.path('results.jsonl')}  (config: {run_dir.path('config.json')}, "
+          f"per-replicate values: {run_dir.path('samples.npz')})")
+    print(f"figure:  {run_dir.path('figure.png')}")
+    return 0
+
+
+def _simulate(spec, family, cfg, run_dir, status, args):
+    resume = run_dir.load_checkpoint() if status == "resume" else None
+    run_dir.write_config(environment_record())
+    loop = Loop(family, cfg)
+    start = resume.generation if resume else 0
+    if resume:
+        print(f"resuming {run_dir.out} from generation {resume.generation}", file=sys.stderr)
+    bar = tqdm(total=cfg.generations, initial=start, unit="gen", disable=args.quiet, file=sys.stderr,
+               desc=f"{spec.name}/{cfg.mode}", mininterval=0.5)
+    last_save = time.monotonic()
+
+    def on_chunk(state):
+        nonlocal last_save
+        bar.update(state.generation - bar.n)
+        if state.generation < cfg.generations and time.monotonic() - last_save >= args.checkpoint_every:
+            run_dir.save_checkpoint(state)
+            last_save = time.monotonic()
+
+    chunk = chunk_for_progress(cfg.generations)
+    try:
+        state = loop.run(chunk=chunk, resume=resume, on_chunk=on_chunk)
+    finally:
+        bar.close()
+    return state.metrics
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ConfigError as err:
+        print(f"gen_loop: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gen_loop: interrupted; rerun the same command to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""A run folder: atomic writes, checkpoints for resuming, and the machine-readable record.
+
+Layout of ``--out``:
+    config.json       config, seed, versions, backend (written first; identifies the run)
+    checkpoint.npz    loop state after the last finished chunk (removed when the run completes)
+    results.jsonl     one object per (generation, metric): mean, se, quantiles, theory, z, verdict
+    samples.npz       per-replicate values, metric -> [G, R]
+    figure.png        simulation mean ± 2 SE with the theory curve
+Every file is written to a temporary name in the same folder and renamed into place, so a reader
+never sees half a file and an interrupted run leaves only complete files behind.
+"""
+
+import hashlib
+import io
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import collapse
+from collapse.engine import LoopState
+from collapse.errors import ConfigError
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_npz(path: Path, **arrays) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def environment_record() -> dict:
+    """Versions and backend, recorded with every result."""
+    import scipy
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "collapse": collapse.__version__,
+        "jax": jax.__version__,
+        "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else None,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "x64": bool(jax.config.jax_enable_x64),
+    }
+
+
+def config_hash(config: dict) -> str:
+    """Short stable hash of the part of the record that determines the numbers."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def check_writable(out: Path) -> None:
+    """Create ``out`` if needed and prove a file can be written there; ConfigError otherwise."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe."):
+            pass
+    except OSError as err:
+        raise ConfigError("out", str(out), f"a writable folder ({err.strerror or err})") from None
+
+
+class RunDir:
+    """One run's folder. ``config`` is the JSON-able record of everything that sets the numbers."""
+
+    def __init__(self, out: Path, config: dict):
+        self.out = Path(out)
+        self.config = config
+        self.hash = config_hash(config)
+
+    def path(self, name: str) -> Path:
+        return self.out / name
+
+    def status(self) -> str:
+        """'new', 'resume' (checkpoint of this config), or 'complete'; ConfigError if the folder
+        holds a different run."""
+        cfg_path = self.path("config.json")
+        if not cfg_path.exists():
+            return "new"
+        try:
+            old = json.loads(cfg_path.read_text()).get("config_hash")
+        except (OSError, json.JSONDecodeError):
+            old = None
+        if old != self.hash:
+            raise ConfigError("out", str(self.out),
+                              "a new folder, or one holding a run of the same config (it holds another run; "
+                              "pass --overwrite to replace it)")
+        if self.path("results.jsonl").exists() and not self.path("checkpoint.npz").exists():
+            return "complete"
+        return "resume"
+
+    def clear(self) -> None:
+        for name in ("config.json", "checkpoint.npz", "results.jsonl", "samples.npz", "figure.png"):
+            self.path(name).unlink(missing_ok=True)
+
+    def write_config(self, extra: dict) -> None:
+        record = {"config": self.config, "config_hash": self.hash, **extra}
+        atomic_write_text(self.path("config.json"), json.dumps(record, indent=2, default=str) + "\n")
+
+    def save_checkpoint(self, state: LoopState) -> None:
+        leaves = jax.tree_util.tree_leaves(state.carry)
+        arrays = {f"leaf_{i}": a for i, a in enumerate(leaves)}
+        arrays.update({f"metric__{k}": v for k, v in state.metrics.items()})
+        atomic_write_npz(self.path("checkpoint.npz"), generation=np.int64(state.generation),
+                         config_hash=np.array(self.hash), **arrays)
+
+    def load_checkpoint(self) -> LoopState | None:
+        path = self.path("checkpoint.npz")
+        if not path.exists():
+            return None
+        with np.load(path) as z:
+            if str(z["config_hash"]) != self.hash:
+                return None
+            n_leaves = sum(1 for k in z.files if k.startswith("leaf_"))
+            leaves = [z[f"leaf_{i}"] for i in range(n_leaves)]
+            metrics = {k[len("metric__"):]: z[k] for k in z.files if k.startswith("metric__")}
+            return LoopState(int(z["generation"]), leaves, metrics)
+
+    def finish(self, rows: list[dict], samples: dict) -> None:
+        atomic_write_npz(self.path("samples.npz"), **samples)
+        text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
+        atomic_write_text(self.path("results.jsonl"), text)
+        self.path("checkpoint.npz").unlink(missing_ok=True)
+
+    def read_results(self) -> list[dict]:
+        return [json.loads(line) for line in self.path("results.jsonl").read_text().splitlines() if line]
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON serialisable: {type(x)}")

@@ -1,0 +1,59 @@
+"""Theory vs simulation, per generation, with a z-score and a verdict."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from collapse.errors import ConfigError
+from theory.curves import TheoryCurve
+
+
+def mean_se(samples: np.ndarray):
+    """Mean and standard error over the last (replicate) axis. samples: [..., R], R ≥ 2."""
+    samples = np.asarray(samples, float)
+    R = samples.shape[-1]
+    if R < 2:
+        raise ConfigError("replicates", R, ">= 2 to estimate a standard error")
+    return samples.mean(-1), samples.std(-1, ddof=1) / np.sqrt(R)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Per-generation comparison. Arrays are [G]; ``agree`` is the overall verdict."""
+
+    curve: TheoryCurve
+    mean: np.ndarray
+    se: np.ndarray
+    z: np.ndarray
+    ok: np.ndarray
+    z_tol: float
+
+    @property
+    def agree(self) -> bool:
+        return bool(np.all(self.ok))
+
+    def summary(self) -> str:
+        worst = int(np.argmax(np.abs(self.z)))
+        rel = "within" if self.curve.kind == "equality" else "not above"
+        verdict = "AGREES" if self.agree else "DISAGREES"
+        return (f"{self.curve.name}: simulation {verdict} with theory ({rel} {self.z_tol:g} SE at "
+                f"{int(self.ok.sum())}/{len(self.ok)} generations; worst z = {self.z[worst]:+.2f} at "
+                f"generation {worst + 1}) [{self.curve.source}]")
+
+
+def check(samples: np.ndarray, curve: TheoryCurve, z_tol: float = 4.0) -> CheckResult:
+    """Compare simulated per-replicate values ``samples`` [G, R] with a theory curve.
+
+    z = (mean − theory)/sqrt(SE² + SE_theory²). An equality holds at a generation if |z| < z_tol; an
+    upper bound holds unless z ≥ z_tol (the simulation is significantly above it).
+    """
+    mean, se = mean_se(samples)
+    theory = np.asarray(curve.values, float)
+    if theory.shape != mean.shape:
+        raise ValueError(f"theory has shape {theory.shape} but the simulation has {mean.shape} generations")
+    th_se = np.zeros_like(theory) if curve.se is None else np.asarray(curve.se, float)
+    scale = np.sqrt(se**2 + th_se**2)
+    diff = mean - theory
+    z = np.divide(diff, scale, out=np.where(diff == 0, 0.0, np.sign(diff) * np.inf), where=scale > 0)
+    ok = np.abs(z) < z_tol if curve.kind == "equality" else z < z_tol
+    return CheckResult(curve, mean, se, z, ok, z_tol)
