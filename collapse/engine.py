@@ -7,6 +7,7 @@ score it. Replicates are ``vmap`` ped and sharded over all devices. Every random
 generations are chunked — which is what lets a run report progress and resume after an interruption.
 """
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,31 +33,31 @@ class LoopState:
     metrics: dict  # name -> np.ndarray [generation, R]
 
 
-def _replicate_keys(seed: int, index):
-    key = jax.random.fold_in(jax.random.key(seed), index)
-    return jax.random.split(key)  # setup key, loop key
+def _replicate_keys(base_key, index):
+    return jax.random.split(jax.random.fold_in(base_key, index))  # setup key, loop key
 
 
 def _train_size(segments):
     return sum(jnp.sum(s.weight > 0) for s in segments)
 
 
-class Loop:
-    """A compiled loop for one (family, config); ``run`` executes it, optionally in chunks."""
+class _Program:
+    """The jitted functions of one (family, config without seed, devices); shared between Loops, so a
+    seed sweep or a repeated config compiles once. The seed enters as a traced key."""
 
-    def __init__(self, family, cfg: LoopConfig, devices=None):
+    def __init__(self, family, cfg: LoopConfig, devices):
         self.family, self.cfg = family, cfg
         self.policy = make_policy(cfg, family)
         self.synth_size = self.policy.synth_size(family)
         self.sharding = replicate_sharding(devices)
         self.padded = padded_count(cfg.replicates, self.sharding)
-        self._init = jax.jit(jax.vmap(self._init_one), out_shardings=self.sharding)
+        self.init = jax.jit(jax.vmap(self._init_one, in_axes=(None, 0)), out_shardings=self.sharding)
         self._chunks = {}
 
     # -- per replicate ---------------------------------------------------------------------
-    def _init_one(self, index):
+    def _init_one(self, base_key, index):
         fam, pol = self.family, self.policy
-        k_setup, k_loop = _replicate_keys(self.cfg.seed, index)
+        k_setup, k_loop = _replicate_keys(base_key, index)
         world = fam.setup(k_setup, self.synth_size)
         real = fam.initial_real(world)
         first = (Segment(real, jnp.ones(_n(real), _dtype(real)), real=True, uniform=True),)
@@ -80,17 +81,39 @@ class Loop:
         metrics[TRAIN_SIZE] = _train_size(segments)
         return (params, pool), metrics
 
-    def _chunk_fn(self, length: int):
+    def chunk_fn(self, length: int):
         if length not in self._chunks:
-            def one(index, world, carry, start):
-                _, k_loop = _replicate_keys(self.cfg.seed, index)
+            def one(base_key, index, world, carry, start):
+                _, k_loop = _replicate_keys(base_key, index)
                 step = lambda c, n: self._step(world, k_loop, c, n)  # noqa: E731
                 return jax.lax.scan(step, carry, start + jnp.arange(length))
-            batched = jax.vmap(one, in_axes=(0, 0, 0, None))
+            batched = jax.vmap(one, in_axes=(None, 0, 0, 0, None))
             self._chunks[length] = jax.jit(batched, out_shardings=self.sharding)
         return self._chunks[length]
 
-    # -- driver ----------------------------------------------------------------------------
+
+_PROGRAMS: dict = {}
+_MAX_PROGRAMS = 32
+
+
+def _program(family, cfg: LoopConfig, devices) -> _Program:
+    devices = tuple(jax.devices() if devices is None else devices)
+    key = (family, dataclasses.replace(cfg, seed=0), devices)
+    if key not in _PROGRAMS:
+        if len(_PROGRAMS) >= _MAX_PROGRAMS:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = _Program(family, key[1], devices)
+    return _PROGRAMS[key]
+
+
+class Loop:
+    """One run of the self-consuming loop for (family, config); ``run`` executes it, optionally in chunks."""
+
+    def __init__(self, family, cfg: LoopConfig, devices=None):
+        self.family, self.cfg = family, cfg
+        self.program = _program(family, cfg, devices)
+        self.sharding, self.padded = self.program.sharding, self.program.padded
+
     def run(self, chunk: int | None = None, resume: LoopState | None = None,
             on_chunk: Callable[[LoopState], None] | None = None) -> LoopState:
         """Run all generations; returns the final state (``metrics``: name -> [G, R]).
@@ -100,8 +123,9 @@ class Loop:
         resume: a state saved by a previous run of the same family and config.
         """
         G, R = self.cfg.generations, self.cfg.replicates
+        base_key = jax.random.key(self.cfg.seed)
         index = jax.device_put(jnp.arange(self.padded), self.sharding)
-        world, carry, first = self._init(index)
+        world, carry, first = self.program.init(base_key, index)
         if resume is None:
             state = LoopState(1, _to_host(carry, R), {k: np.asarray(v)[None, :R] for k, v in first.items()})
             if on_chunk is not None:
@@ -116,7 +140,7 @@ class Loop:
         done = state.generation
         while done < G:
             length = min(chunk, G - done)
-            carry, metrics = self._chunk_fn(length)(index, world, carry, done + 1)
+            carry, metrics = self.program.chunk_fn(length)(base_key, index, world, carry, done + 1)
             done += length
             new = {k: np.swapaxes(np.asarray(v)[:R], 0, 1) for k, v in metrics.items()}
             state = LoopState(done, None, {k: np.concatenate([state.metrics[k], new[k]]) for k in new})
