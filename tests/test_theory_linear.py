@@ -142,7 +142,8 @@ def test_strong_collapse_converges_to_its_limit():
         return err.mean(), err.std() / math.sqrt(reps)
 
     (e1, s1), (e2, s2) = excess(50), excess(400)
-    assert e1 > 4 * s1 and e2 < e1 / 4 and abs(e2) < e1
+    assert e1 > 4 * s1  # a finite-N excess exists ...
+    assert e2 + 4 * s2 < e1 / 2  # ... and shrinks (O(d/N): ≈ 8× from N = 50 to 400)
     assert abs(strong_collapse_limit(1.0, w1, w2) - np.sum((w2 - w1) ** 2)) < 1e-12
 
 
