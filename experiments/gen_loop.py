@@ -23,6 +23,7 @@ from collapse.config import MODES, LoopConfig
 from collapse.engine import Loop, chunk_for_progress
 from collapse.errors import ConfigError
 from experiments.plotting import figure_bytes
+from experiments.presets import PRESETS
 from experiments.registry import MODELS, field_type
 from experiments.results import RunDir, atomic_write_bytes, check_writable, config_hash, environment_record
 from theory.check import check, mean_se
@@ -57,6 +58,8 @@ def build_parser() -> Parser:
     p = Parser(prog="python -m experiments.gen_loop", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", choices=sorted(MODELS), default="linear", help="model family")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="run a named set of configs that reproduces a "
+                   "published figure: " + "; ".join(f"{k}: {v.description}" for k, v in sorted(PRESETS.items())))
     p.add_argument("--config", type=Path, help="JSON file of settings (keys: any flag name, with _); "
                    "flags given on the command line override it")
     p.add_argument("--out", type=Path, help="output folder (default: runs/<model>-<mode>-<config hash>)")
@@ -103,7 +106,7 @@ def resolve(args) -> tuple:
     spec = MODELS[model]
     fam_fields = {f.name for f in spec.fields()}
     loop_fields = {f.name for f in dataclasses.fields(LoopConfig)}
-    known = fam_fields | loop_fields | {"model", "config", "out", "overwrite", "no_theory", "z_tol",
+    known = fam_fields | loop_fields | {"model", "preset", "config", "out", "overwrite", "no_theory", "z_tol",
                                         "checkpoint_every", "quiet"}
     for key in settings:
         if key not in known:
@@ -171,11 +174,27 @@ def report(spec, family, cfg, metrics, curve, result, bound_checks, note):
         print("bound:   " + c.summary().replace("AGREES with", "respects").replace("DISAGREES with", "VIOLATES"))
 
 
-def run(args) -> int:
-    spec, family, cfg = resolve(args)
+@dataclasses.dataclass
+class Outcome:
+    """One finished run: what was simulated, the theory it was checked against, and where it went."""
+
+    spec: object
+    family: object
+    cfg: LoopConfig
+    metrics: dict
+    curve: object
+    bounds: list
+    result: object
+    bound_checks: list
+    note: str
+    run_dir: RunDir
+
+
+def run_one(spec, family, cfg, out, args) -> Outcome:
+    """Simulate (or resume, or reload) one config into ``out`` and check it against its theory."""
     curve, bounds, note = theory_for(spec, family, cfg, not args.no_theory)
     record = {"model": spec.name, "family": dataclasses.asdict(family), "loop": dataclasses.asdict(cfg)}
-    out = args.out or Path("runs") / f"{spec.name}-{cfg.mode}-{config_hash(record)}"
+    out = out or Path("runs") / f"{spec.name}-{cfg.mode}-{config_hash(record)}"
     check_writable(out)
     run_dir = RunDir(out, record)
     if args.overwrite:
@@ -188,17 +207,62 @@ def run(args) -> int:
     else:
         metrics = _simulate(spec, family, cfg, run_dir, status, args)
     rows, result, bound_checks = summary_rows(metrics, curve, bounds, spec.main_metric, args.z_tol)
+    outcome = Outcome(spec, family, cfg, metrics, curve, bounds, result, bound_checks, note, run_dir)
     if status != "complete":
         run_dir.finish(rows, metrics)
-        series = [{"mean": mean_se(metrics[spec.main_metric])[0], "se": mean_se(metrics[spec.main_metric])[1],
-                   "label": f"simulation ({cfg.mode})", "theory": curve, "bounds": bounds}]
         title = f"{spec.name}, {cfg.mode}: " + ", ".join(
             f"{k}={v}" for k, v in dataclasses.asdict(family).items() if k in ("d", "T", "sigma", "design"))
-        atomic_write_bytes(run_dir.path("figure.png"), figure_bytes(series, title, spec.metric_label))
-    report(spec, family, cfg, metrics, curve, result, bound_checks, note)
-    print(f"results: {run_dir.path('results.jsonl')}  (config: {run_dir.path('config.json')}, "
-          f"per-replicate values: {run_dir.path('samples.npz')})")
-    print(f"figure:  {run_dir.path('figure.png')}")
+        figure = figure_bytes([_series(outcome, f"simulation ({cfg.mode})")], title, spec.metric_label)
+        atomic_write_bytes(run_dir.path("figure.png"), figure)
+    return outcome
+
+
+def _series(o: Outcome, label: str) -> dict:
+    mean, se = mean_se(o.metrics[o.spec.main_metric])
+    return {"mean": mean, "se": se, "label": label, "theory": o.curve, "bounds": o.bounds}
+
+
+def run(args) -> int:
+    if args.preset:
+        return run_preset(args)
+    spec, family, cfg = resolve(args)
+    o = run_one(spec, family, cfg, args.out, args)
+    report(spec, family, cfg, o.metrics, o.curve, o.result, o.bound_checks, o.note)
+    print(f"results: {o.run_dir.path('results.jsonl')}  (config: {o.run_dir.path('config.json')}, "
+          f"per-replicate values: {o.run_dir.path('samples.npz')})")
+    print(f"figure:  {o.run_dir.path('figure.png')}")
+    return 0
+
+
+def run_preset(args) -> int:
+    preset = PRESETS[args.preset]
+    overrides = {k: getattr(args, k) for k in ("replicates", "generations", "seed") if getattr(args, k) is not None}
+    members = []
+    for r in preset.runs:
+        spec = MODELS[r.model]
+        members.append((r.label, spec, spec.family_cls(**r.family), LoopConfig(**{**r.loop, **overrides})))
+    for _, spec, family, cfg in members:  # every member's inputs are valid before anything is written
+        theory_for(spec, family, cfg, not args.no_theory)
+    out = args.out or Path("runs") / f"preset-{preset.name}"
+    figures = Path("figures")
+    check_writable(figures)
+    outcomes = []
+    for label, spec, family, cfg in members:
+        folder = out / "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+        outcomes.append((label, run_one(spec, family, cfg, folder, args)))
+    print(f"preset {preset.name}: {preset.description}")
+    for label, o in outcomes:
+        mean, se = mean_se(o.metrics[o.spec.main_metric])
+        verdict = o.result.summary() if o.result is not None else o.note
+        print(f"- {label}: final {o.spec.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}; {verdict}")
+        for c in o.bound_checks:
+            print(f"    bound {c.curve.name}: {'respected' if c.agree else 'VIOLATED'} (worst z {c.z.max():+.2f})")
+    spec0 = outcomes[0][1].spec
+    png = figure_bytes([_series(o, label) for label, o in outcomes], preset.name, spec0.metric_label, preset.log_y)
+    atomic_write_bytes(out / "figure.png", png)
+    atomic_write_bytes(figures / f"{preset.name}.png", png)
+    print(f"runs:    {out}/<member>/results.jsonl")
+    print(f"figure:  {out / 'figure.png'} and {figures / (preset.name + '.png')}")
     return 0
 
 

@@ -21,17 +21,19 @@ def plot_metric(ax, mean, se, label, theory=None, bounds=(), color=None):
         ax.plot(n, b.values, "--", color=c, alpha=0.6, label=b.name)
 
 
-def figure_bytes(series, title: str, ylabel: str) -> bytes:
+def figure_bytes(series, title: str, ylabel: str, log_y: bool = False) -> bytes:
     """series: iterable of dicts with keys mean, se, label, theory, bounds. Returns PNG bytes."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(9.0, 4.4), dpi=120)
     for s in series:
         plot_metric(ax, s["mean"], s["se"], s["label"], s.get("theory"), s.get("bounds", ()))
     ax.set_xlabel("generation n (1 = trained on real data)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
+    if log_y:
+        ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -104,3 +104,23 @@ def test_help_documents_every_flag():
                  "--design", "--generations", "--replicates", "--seed", "--out", "--mix-ratio", "--real-weight",
                  "--budget", "--config"]:
         assert flag in text
+
+
+def test_every_preset_member_is_a_valid_config():
+    from collapse.config import LoopConfig
+    from experiments.presets import PRESETS
+    from experiments.registry import MODELS
+
+    for preset in PRESETS.values():
+        for r in preset.runs:
+            spec = MODELS[r.model]
+            gen_loop.theory_for(spec, spec.family_cls(**r.family), LoopConfig(**r.loop), True)
+
+
+@pytest.mark.slow
+def test_linear_modes_preset_runs_and_agrees(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert gen_loop.main(["--preset", "linear-modes", "--quiet", "--replicates", "1000"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("AGREES") == 4 and "DISAGREES" not in printed and "VIOLATED" not in printed
+    assert (tmp_path / "figures" / "linear-modes.png").exists()

@@ -176,10 +176,12 @@ def linear_theory(family, cfg) -> TheoryCurve:
     d, T, s, s0 = family.d, family.T, family.sigma, family.noise_synth
     if family.ridge > 0:
         raise TheoryUnavailable("ridge > 0: see theory.ridge (Monte-Carlo average over designs)")
-    if T < d and cfg.mode == "replace" and family.design == "fresh" and s == 0 and s0 == 0 \
-            and family.covariance == "isotropic":
-        return TheoryCurve("over-parameterized noiseless", overparam_noiseless(d, T, family.w_norm, G),
-                           "Dohmatob, Feng & Kempe 2024 (stated)")
+    if T < d and cfg.mode == "replace" and s == 0 and s0 == 0 and family.covariance == "isotropic" and M == T:
+        if family.design == "fresh":
+            return TheoryCurve("‖w*‖²(1 − (T/d)ⁿ)", overparam_noiseless(d, T, family.w_norm, G),
+                               "Dohmatob, Feng & Kempe 2024 (stated)")
+        return TheoryCurve("‖w*‖²(1 − T/d), frozen", overparam_noiseless(d, T, family.w_norm, 1).repeat(G),
+                           "derived: a fixed projection is idempotent (docs/linear.md)")
     for name, size in (("T", T), ("M", M)):
         if size <= d + 1:
             raise ConfigError(name, size, "> d+1", f"{name} must exceed d+1 for OLS theory; got {name}={size}, "
