@@ -124,3 +124,14 @@ def test_linear_modes_preset_runs_and_agrees(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert printed.count("AGREES") == 4 and "DISAGREES" not in printed and "VIOLATED" not in printed
     assert (tmp_path / "figures" / "linear-modes.png").exists()
+
+
+def test_config_file_sets_values_and_flags_override_it(tmp_path):
+    cfg = tmp_path / "run.json"
+    cfg.write_text(json.dumps({"model": "linear", "mode": "accumulate", "d": 3, "T": 10, "generations": 3,
+                               "replicates": 20, "seed": 7}))
+    spec, family, loop = gen_loop.resolve(gen_loop.build_parser().parse_args(["--config", str(cfg), "--seed", "8"]))
+    assert (family.d, family.T, loop.mode, loop.generations, loop.seed) == (3, 10, "accumulate", 3, 8)
+    cfg.write_text(json.dumps({"dimension": 3}))
+    with pytest.raises(gen_loop.ConfigError, match="config must be a known setting"):
+        gen_loop.resolve(gen_loop.build_parser().parse_args(["--config", str(cfg)]))
