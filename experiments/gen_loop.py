@@ -122,56 +122,70 @@ def resolve(args) -> tuple:
 
 
 def theory_for(spec, family, cfg, enabled: bool):
-    """(curve or None, bounds, note)."""
+    """(curves, note): every theory curve and bound that applies, each tagged with its metric."""
     if not enabled or spec.theory is None:
-        return None, [], "theory check off"
+        return [], "theory check off"
     try:
-        curve = spec.theory(family, cfg)
+        found = spec.theory(family, cfg)
     except TheoryUnavailable as why:
-        curve, note = None, f"no closed form for this config: {why}"
+        curves, note = [], f"no closed form for this config: {why}"
     else:
-        note = f"theory: {curve.name} [{curve.source}]"
-    bounds = spec.bounds(family, cfg) if spec.bounds else []
-    return curve, bounds, note
+        curves = list(found) if isinstance(found, list | tuple) else [found]
+        note = "theory: " + "; ".join(f"{c.name} [{c.source}]" for c in curves)
+    curves += spec.bounds(family, cfg) if spec.bounds else []
+    return [c if c.metric else dataclasses.replace(c, metric=spec.main_metric) for c in curves], note
 
 
-def summary_rows(metrics, curve, bounds, main_metric, z_tol):
-    """results.jsonl rows and the check result for the main metric."""
-    result = check(metrics[main_metric], curve, z_tol) if curve is not None else None
-    bound_checks = [check(metrics[main_metric], b, z_tol) for b in bounds]
+def summary_rows(metrics, curves, z_tol):
+    """results.jsonl rows and one CheckResult per curve."""
+    checks = [check(metrics[c.metric], c, z_tol) for c in curves]
     rows = []
     for name, samples in metrics.items():
         mean, se = mean_se(samples)
         q05, median, q95 = (np.quantile(samples, q, axis=1) for q in (0.05, 0.5, 0.95))
+        equal = [(c, r) for c, r in zip(curves, checks, strict=True) if c.metric == name and c.kind == "equality"]
+        bounds = [(c, r) for c, r in zip(curves, checks, strict=True) if c.metric == name and c.kind != "equality"]
         for g in range(samples.shape[0]):
             row = {"generation": g + 1, "metric": name, "mean": mean[g], "se": se[g], "median": median[g],
                    "q05": q05[g], "q95": q95[g], "theory": None, "theory_se": None, "z": None,
                    "agree": None, "theory_name": None}
-            if name == main_metric and result is not None:
-                row.update(theory=float(curve.values[g]), z=float(result.z[g]), agree=bool(result.ok[g]),
-                           theory_name=curve.name,
-                           theory_se=None if curve.se is None else float(curve.se[g]))
-            if name == main_metric and bounds:
-                row["bounds"] = {b.name: {"value": float(b.values[g]), "holds": bool(c.ok[g])}
-                                 for b, c in zip(bounds, bound_checks, strict=True)}
+            if equal:
+                c, r = equal[0]
+                row.update(theory=float(c.values[g]), z=float(r.z[g]), agree=bool(r.ok[g]), theory_name=c.name,
+                           theory_se=None if c.se is None else float(c.se[g]))
+            if bounds:
+                row["bounds"] = {c.name: {"value": float(c.values[g]), "holds": bool(r.ok[g])} for c, r in bounds}
             rows.append(row)
-    return rows, result, bound_checks
+    return rows, checks
 
 
-def report(spec, family, cfg, metrics, curve, result, bound_checks, note):
-    mean, se = mean_se(metrics[spec.main_metric])
+def _main_curve(curves, metric):
+    return next((c for c in curves if c.metric == metric and c.kind == "equality"), None)
+
+
+def report(spec, family, cfg, metrics, curves, checks, note):
+    metric = spec.main_metric
+    mean, se = mean_se(metrics[metric])
+    curve = _main_curve(curves, metric)
+    result = next((r for c, r in zip(curves, checks, strict=True) if c is curve), None)
     fam = ", ".join(f"{f.name}={getattr(family, f.name)}" for f in spec.fields())
     print(f"{spec.name} / {cfg.mode}: {fam}")
     print(f"{cfg.replicates} replicates × {cfg.generations} generations, seed {cfg.seed}; {note}")
-    print(f"{'gen':>4} {spec.main_metric + ' mean':>14} {'± SE':>9} {'theory':>10} {'z':>7}")
+    print(f"{'gen':>4} {metric + ' mean':>14} {'± SE':>9} {'theory':>10} {'z':>7}")
     for g in range(len(mean)):
         th = f"{curve.values[g]:10.4f}" if curve is not None else f"{'—':>10}"
         z = f"{result.z[g]:+7.2f} {'ok' if result.ok[g] else 'OFF'}" if result is not None else ""
         print(f"{g + 1:>4} {mean[g]:14.4f} {se[g]:9.4f} {th} {z}")
-    if result is not None:
-        print("verdict: " + result.summary())
-    for c in bound_checks:
-        print("bound:   " + c.summary().replace("AGREES with", "respects").replace("DISAGREES with", "VIOLATES"))
+    for c, r in zip(curves, checks, strict=True):
+        print(("verdict: " if c.kind == "equality" else "bound:   ") + f"[{c.metric}] " + verdict(r))
+
+
+def verdict(r) -> str:
+    if r.curve.kind == "equality":
+        return r.summary()
+    word = "respects" if r.agree else "VIOLATES"
+    return (f"{r.curve.name}: simulation {word} the bound (worst z = {r.z.max():+.2f}; tolerance "
+            f"{r.z_tol:g} SE) [{r.curve.source}]")
 
 
 @dataclasses.dataclass
@@ -182,17 +196,15 @@ class Outcome:
     family: object
     cfg: LoopConfig
     metrics: dict
-    curve: object
-    bounds: list
-    result: object
-    bound_checks: list
+    curves: list
+    checks: list
     note: str
     run_dir: RunDir
 
 
 def run_one(spec, family, cfg, out, args) -> Outcome:
     """Simulate (or resume, or reload) one config into ``out`` and check it against its theory."""
-    curve, bounds, note = theory_for(spec, family, cfg, not args.no_theory)
+    curves, note = theory_for(spec, family, cfg, not args.no_theory)
     record = {"model": spec.name, "family": dataclasses.asdict(family), "loop": dataclasses.asdict(cfg)}
     out = out or Path("runs") / f"{spec.name}-{cfg.mode}-{config_hash(record)}"
     check_writable(out)
@@ -206,8 +218,8 @@ def run_one(spec, family, cfg, out, args) -> Outcome:
         print(f"already complete in {out}; reporting the saved results (use --overwrite to recompute)")
     else:
         metrics = _simulate(spec, family, cfg, run_dir, status, args)
-    rows, result, bound_checks = summary_rows(metrics, curve, bounds, spec.main_metric, args.z_tol)
-    outcome = Outcome(spec, family, cfg, metrics, curve, bounds, result, bound_checks, note, run_dir)
+    rows, checks = summary_rows(metrics, curves, args.z_tol)
+    outcome = Outcome(spec, family, cfg, metrics, curves, checks, note, run_dir)
     if status != "complete":
         run_dir.finish(rows, metrics)
         title = f"{spec.name}, {cfg.mode}: " + ", ".join(
@@ -218,8 +230,10 @@ def run_one(spec, family, cfg, out, args) -> Outcome:
 
 
 def _series(o: Outcome, label: str) -> dict:
-    mean, se = mean_se(o.metrics[o.spec.main_metric])
-    return {"mean": mean, "se": se, "label": label, "theory": o.curve, "bounds": o.bounds}
+    metric = o.spec.main_metric
+    mean, se = mean_se(o.metrics[metric])
+    bounds = [c for c in o.curves if c.metric == metric and c.kind != "equality"]
+    return {"mean": mean, "se": se, "label": label, "theory": _main_curve(o.curves, metric), "bounds": bounds}
 
 
 def run(args) -> int:
@@ -227,7 +241,7 @@ def run(args) -> int:
         return run_preset(args)
     spec, family, cfg = resolve(args)
     o = run_one(spec, family, cfg, args.out, args)
-    report(spec, family, cfg, o.metrics, o.curve, o.result, o.bound_checks, o.note)
+    report(spec, family, cfg, o.metrics, o.curves, o.checks, o.note)
     print(f"results: {o.run_dir.path('results.jsonl')}  (config: {o.run_dir.path('config.json')}, "
           f"per-replicate values: {o.run_dir.path('samples.npz')})")
     print(f"figure:  {o.run_dir.path('figure.png')}")
@@ -253,10 +267,10 @@ def run_preset(args) -> int:
     print(f"preset {preset.name}: {preset.description}")
     for label, o in outcomes:
         mean, se = mean_se(o.metrics[o.spec.main_metric])
-        verdict = o.result.summary() if o.result is not None else o.note
-        print(f"- {label}: final {o.spec.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}; {verdict}")
-        for c in o.bound_checks:
-            print(f"    bound {c.curve.name}: {'respected' if c.agree else 'VIOLATED'} (worst z {c.z.max():+.2f})")
+        print(f"- {label}: final {o.spec.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}"
+              + ("" if o.checks else f"; {o.note}"))
+        for r in o.checks:
+            print(f"    [{r.curve.metric}] {verdict(r)}")
     spec0 = outcomes[0][1].spec
     png = figure_bytes([_series(o, label) for label, o in outcomes], preset.name, spec0.metric_label, preset.log_y)
     atomic_write_bytes(out / "figure.png", png)

@@ -122,7 +122,7 @@ def test_linear_modes_preset_runs_and_agrees(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert gen_loop.main(["--preset", "linear-modes", "--quiet", "--replicates", "1000"]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("AGREES") == 4 and "DISAGREES" not in printed and "VIOLATED" not in printed
+    assert printed.count("AGREES") == 4 and "DISAGREES" not in printed and "VIOLATES" not in printed
     assert (tmp_path / "figures" / "linear-modes.png").exists()
 
 

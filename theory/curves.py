@@ -18,6 +18,7 @@ class TheoryCurve:
     values: [G]. se: [G] Monte-Carlo standard error when the theory is itself an average over random
     designs (0 for closed forms). kind: "equality" (simulation mean should match) or "upper-bound"
     (simulation mean should not exceed). source: citation and status (stated / derived / bound).
+    metric: the simulated metric it predicts (None: the family's main metric).
     """
 
     name: str
@@ -25,6 +26,7 @@ class TheoryCurve:
     source: str
     kind: str = "equality"
     se: np.ndarray | None = None
+    metric: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
