@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from collapse.errors import require
 
-MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "fresh")
+MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "fresh", "edit")
+EDIT_SCHEDULES = ("disjoint", "geometric", "iid", "confidence", "explicit")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,13 @@ class LoopConfig:
     real_weight: w in fresh mode — the weight of the new real sample (synthetic gets 1 − w).
     budget: the sample budget of accumulate-subsample, drawn without replacement from the pool
         (default: the real sample size).
+    edit_schedule, edit_fraction, edit_eta, edit_masks: edit mode (Zhu et al. 2025, Eq. 3), where
+        generation n ≥ 2 trains on the previous training labels with the entries of mask M_{n−1}
+        replaced by labels from model n−1. Schedules: "disjoint" (round(f·T) never-edited labels per
+        generation, each label edited at most once), "geometric" (disjoint, round(f·T·η^(n−2)) labels),
+        "iid" (each label independently with probability f, overlapping), "confidence" (the round(f·T)
+        labels the current model fits best), "explicit" (``edit_masks``: G − 1 rows of T zeros/ones,
+        row j forming generation j + 2).
     """
 
     mode: str = "replace"
@@ -29,6 +37,10 @@ class LoopConfig:
     mix_ratio: float = 1.0
     real_weight: float = 0.5
     budget: int | None = None
+    edit_schedule: str = "disjoint"
+    edit_fraction: float = 0.1
+    edit_eta: float = 1.0
+    edit_masks: tuple | None = None
 
     def __post_init__(self):
         require(self.mode in MODES, "mode", self.mode, f"one of {', '.join(MODES)}")
@@ -41,3 +53,18 @@ class LoopConfig:
         require(0 < self.real_weight <= 1, "real_weight", self.real_weight, "in (0, 1]")
         require(self.budget is None or (isinstance(self.budget, int) and self.budget >= 1), "budget",
                 self.budget, "an integer >= 1")
+        require(self.edit_schedule in EDIT_SCHEDULES, "edit_schedule", self.edit_schedule,
+                f"one of {', '.join(EDIT_SCHEDULES)}")
+        require(0 <= self.edit_fraction <= 1, "edit_fraction", self.edit_fraction, "in [0, 1]")
+        require(0 < self.edit_eta <= 1, "edit_eta", self.edit_eta, "in (0, 1]")
+        if self.edit_masks is not None:
+            rows = self.edit_masks
+            require(isinstance(rows, tuple) and all(isinstance(r, tuple) for r in rows), "edit_masks",
+                    type(rows).__name__, "a tuple of rows (G − 1 rows of T zeros/ones)")
+            require(len(rows) == self.generations - 1, "edit_masks", f"{len(rows)} rows",
+                    f"generations − 1 = {self.generations - 1} rows")
+            bad = sorted({v for r in rows for v in r} - {0, 1})
+            require(not bad, "edit_masks", f"values {bad[:3]}", "zeros and ones only")
+        require((self.edit_schedule == "explicit") == (self.edit_masks is not None), "edit_masks",
+                "given" if self.edit_masks is not None else None,
+                "given exactly when edit_schedule is 'explicit'")

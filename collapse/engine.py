@@ -18,7 +18,7 @@ import numpy as np
 
 from collapse.config import LoopConfig
 from collapse.families.base import Segment
-from collapse.policies import make_policy
+from collapse.policies import StepContext, make_policy
 from collapse.sharding import padded_count, replicate_sharding
 
 TRAIN_SIZE = "train_size"
@@ -67,18 +67,22 @@ class _Program:
         template = jax.eval_shape(lambda: fam.generate(k_loop, world, params, self.synth_size))
         blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template)
         pool = pol.init_pool(real, blank, self.cfg.generations)
+        metrics.update(_policy_metrics(pol, pool))
         return world, (params, pool), metrics
 
     def _step(self, world, k_loop, carry, n):
         fam, pol = self.family, self.policy
         params, pool = carry
-        k_gen, k_real, k_select, k_score = jax.random.split(jax.random.fold_in(k_loop, n), 4)
-        pool = pol.push(pool, fam.generate(k_gen, world, params, self.synth_size), n)
+        k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
+        confidence = getattr(fam, "confidence", None)
+        ctx = StepContext(k_push, None if confidence is None else lambda block: confidence(world, params, block))
+        pool = pol.push(pool, fam.generate(k_gen, world, params, self.synth_size), n, ctx)
         real = fam.sample_real(k_real, world) if pol.fresh_real else None
         segments = pol.training_set(k_select, pool, real, n)
         params = fam.fit(world, segments)
         metrics = dict(fam.score(k_score, world, params))
         metrics[TRAIN_SIZE] = _train_size(segments)
+        metrics.update(_policy_metrics(pol, pool))
         return (params, pool), metrics
 
     def chunk_fn(self, length: int):
@@ -149,6 +153,10 @@ class Loop:
             if on_chunk is not None:
                 on_chunk(state)
         return state
+
+
+def _policy_metrics(policy, pool):
+    return policy.metrics(pool) if hasattr(policy, "metrics") else {}
 
 
 def _n(block):

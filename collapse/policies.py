@@ -5,7 +5,9 @@ weighted :class:`Segment` s. Pools have static shapes so the loop compiles once;
 buffer with one slot per generation and a fill mask.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +15,17 @@ import jax.numpy as jnp
 from collapse.config import LoopConfig
 from collapse.errors import require
 from collapse.families.base import Segment
+
+
+class StepContext(NamedTuple):
+    """What a policy may use when it takes in generation n − 1's synthetic block.
+
+    key: a fresh key for this step. confidence: block -> [m] scores of how well the generating model
+    (model n − 1) fits each sample of a block, higher = better (None if the family has no such score).
+    """
+
+    key: Any
+    confidence: Callable | None
 
 
 def _ones_like_block(block, value=1.0):
@@ -40,7 +53,7 @@ class Replace:
     def init_pool(self, real, synth, generations):
         return synth
 
-    def push(self, pool, synth, n):
+    def push(self, pool, synth, n, ctx):
         return synth
 
     def training_set(self, key, pool, real, n):
@@ -60,7 +73,7 @@ class Accumulate:
         slots = max(generations - 1, 1)
         return {"real": real, "synth": _stack_slots(synth, slots), "filled": jnp.zeros(slots, bool)}
 
-    def push(self, pool, synth, n):
+    def push(self, pool, synth, n, ctx):
         slot = n - 2  # generation 2 holds the first synthetic block
         return {"real": pool["real"], "synth": _write_slot(pool["synth"], synth, slot),
                 "filled": pool["filled"].at[slot].set(True)}
@@ -107,7 +120,7 @@ class Mix:
     def init_pool(self, real, synth, generations):
         return {"real": real, "synth": synth}
 
-    def push(self, pool, synth, n):
+    def push(self, pool, synth, n, ctx):
         return {"real": pool["real"], "synth": synth}
 
     def training_set(self, key, pool, real, n):
@@ -132,7 +145,7 @@ class Fresh:
     def init_pool(self, real, synth, generations):
         return synth
 
-    def push(self, pool, synth, n):
+    def push(self, pool, synth, n, ctx):
         return synth
 
     def training_set(self, key, pool, real, n):
@@ -141,6 +154,69 @@ class Fresh:
         return (Segment(real, _ones_like_block(real, self.real_weight / n_real), real=True, uniform=True),
                 Segment(pool, _ones_like_block(pool, (1 - self.real_weight) / n_synth), real=False,
                         uniform=True))
+
+
+def _ranks(scores):
+    """Rank of each entry in decreasing order of score (0 = largest)."""
+    return jnp.argsort(jnp.argsort(-scores))
+
+
+def _where_rows(mask, new, old):
+    def pick(a, b):
+        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
+    return jax.tree_util.tree_map(pick, new, old)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Token-editing analogue (Zhu et al. 2025, Eq. 3): Ỹ_n = M_{n−1}Ŷ_n + (I − M_{n−1})Ỹ_{n−1}.
+
+    The pool is the current training block (real at generation 1); each generation replaces the
+    masked rows with rows of the synthetic block, which must align with the real block (same size; the
+    same fixed design in the linear family). See LoopConfig for the schedules. Records
+    ``edit_fraction`` (|M_{n−1}|/T) and ``edited_ever`` (fraction of rows edited at least once).
+    """
+
+    schedule: str = "disjoint"
+    fraction: float = 0.1
+    eta: float = 1.0
+    masks: tuple | None = None
+    fresh_real = False
+
+    def synth_size(self, family):
+        require(family.synth_size == family.real_size, "M", family.synth_size,
+                f"equal to T = {family.real_size} in edit mode (edited labels replace real ones row by row)")
+        return family.real_size
+
+    def init_pool(self, real, synth, generations):
+        none = jnp.zeros(_ones_like_block(real).shape[0], bool)
+        return {"block": real, "edited": none, "mask": none}
+
+    def _mask(self, pool, n, ctx):
+        T = pool["edited"].shape[0]
+        if self.schedule == "iid":
+            return jax.random.uniform(ctx.key, (T,)) < self.fraction
+        if self.schedule == "explicit":
+            return jnp.asarray(self.masks, bool)[n - 2]
+        if self.schedule == "confidence":
+            require(ctx.confidence is not None, "edit_schedule", self.schedule,
+                    "used with a family that defines confidence(world, params, block)")
+            return _ranks(ctx.confidence(pool["block"])) < round(self.fraction * T)
+        # disjoint / geometric: the `size` never-edited rows with the highest random priority
+        size = jnp.round(self.fraction * T * self.eta ** (n - 2)) if self.schedule == "geometric" \
+            else round(self.fraction * T)
+        priority = jnp.where(pool["edited"], -1.0, jax.random.uniform(ctx.key, (T,)))
+        return (_ranks(priority) < size) & ~pool["edited"]
+
+    def push(self, pool, synth, n, ctx):
+        mask = self._mask(pool, n, ctx)
+        return {"block": _where_rows(mask, synth, pool["block"]), "edited": pool["edited"] | mask, "mask": mask}
+
+    def training_set(self, key, pool, real, n):
+        return (Segment(pool["block"], _ones_like_block(pool["block"]), real=True, uniform=True),)
+
+    def metrics(self, pool):
+        return {"edit_fraction": jnp.mean(pool["mask"]), "edited_ever": jnp.mean(pool["edited"])}
 
 
 def make_policy(cfg: LoopConfig, family):
@@ -153,4 +229,10 @@ def make_policy(cfg: LoopConfig, family):
         return AccumulateSubsample(budget=cfg.budget or family.real_size)
     if cfg.mode == "mix":
         return Mix(mix_ratio=cfg.mix_ratio)
+    if cfg.mode == "edit":
+        T = family.real_size
+        if cfg.edit_masks is not None:
+            lengths = sorted({len(r) for r in cfg.edit_masks})
+            require(lengths == [T], "edit_masks", f"rows of length {lengths}", f"rows of length T = {T}")
+        return Edit(cfg.edit_schedule, cfg.edit_fraction, cfg.edit_eta, cfg.edit_masks)
     return Fresh(real_weight=cfg.real_weight)

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from collapse.config import MODES, LoopConfig
+from collapse.config import EDIT_SCHEDULES, MODES, LoopConfig
 from collapse.engine import Loop, chunk_for_progress
 from collapse.errors import ConfigError
 from experiments.plotting import figure_bytes
@@ -40,6 +40,13 @@ LOOP_HELP = {
     "mix_ratio": "mix mode: synthetic samples per real sample λ",
     "real_weight": "fresh mode: weight w of the new real sample (synthetic gets 1 − w)",
     "budget": "accumulate-subsample: samples drawn from the pool each generation (default: T)",
+    "edit_schedule": "edit mode: which labels each generation edits — disjoint (f·T never-edited labels), "
+                     "geometric (disjoint, f·T·η^(n−2)), iid (each label w.p. f, overlapping), confidence (the f·T "
+                     "labels the current model fits best), explicit (--edit-masks)",
+    "edit_fraction": "edit mode: edit fraction f in [0, 1]",
+    "edit_eta": "edit mode, geometric schedule: shrink ratio η in (0, 1]",
+    "edit_masks": "edit mode, explicit schedule: .npy or .json file of G−1 rows × T zeros/ones (row j forms "
+                  "generation j+2)",
 }
 DEFAULTS = {"generations": 10, "replicates": 2000}  # the small default run
 
@@ -72,6 +79,10 @@ def build_parser() -> Parser:
     loop = p.add_argument_group("loop")
     for f in dataclasses.fields(LoopConfig):
         kw = {"choices": MODES} if f.name == "mode" else {"type": field_type(LoopConfig, f.name)}
+        if f.name == "edit_schedule":
+            kw = {"choices": EDIT_SCHEDULES}
+        if f.name == "edit_masks":
+            kw = {"type": Path}
         default = DEFAULTS.get(f.name, f.default)
         loop.add_argument(_flag(f.name), dest=f.name, default=None, help=f"{LOOP_HELP[f.name]} "
                           f"(default: {default})", **kw)
@@ -111,6 +122,8 @@ def resolve(args) -> tuple:
     for key in settings:
         if key not in known:
             raise ConfigError("config", key, f"a known setting for model {model}")
+    if "edit_masks" in settings:
+        settings["edit_masks"] = load_masks(settings["edit_masks"])
     fam_kw = {**spec.defaults, **{k: settings[k] for k in fam_fields if k in settings}}
     loop_kw = {**DEFAULTS, **{k: settings[k] for k in loop_fields if k in settings}}
     try:
@@ -119,6 +132,18 @@ def resolve(args) -> tuple:
     except TypeError as err:
         raise ConfigError("config", str(err), "settings of the right type") from None
     return spec, family, cfg
+
+
+def load_masks(path) -> tuple:
+    """Edit masks from a .npy or .json file, as a tuple of rows (validated by LoopConfig)."""
+    path = Path(path)
+    try:
+        data = np.load(path) if path.suffix == ".npy" else np.asarray(json.loads(path.read_text()), float)
+    except (OSError, ValueError) as err:
+        raise ConfigError("edit_masks", str(path), f"a readable .npy or .json file of zeros and ones ({err})") from None
+    if data.ndim != 2:
+        raise ConfigError("edit_masks", f"an array of shape {data.shape}", "a 2-D array (G−1 rows × T)")
+    return tuple(tuple(row.tolist()) for row in data)
 
 
 def theory_for(spec, family, cfg, enabled: bool):

@@ -174,6 +174,10 @@ def linear_theory(family, cfg) -> TheoryCurve:
     """
     G, M = cfg.generations, family.synth_size
     d, T, s, s0 = family.d, family.T, family.sigma, family.noise_synth
+    if cfg.mode == "edit":
+        from theory.toedit import edit_theory
+
+        return edit_theory(family, cfg)[0]
     if family.ridge > 0:
         raise TheoryUnavailable("ridge > 0: see theory.ridge (Monte-Carlo average over designs)")
     if T < d and cfg.mode == "replace" and s == 0 and s0 == 0 and family.covariance == "isotropic" and M == T:
@@ -205,6 +209,10 @@ def linear_theory(family, cfg) -> TheoryCurve:
 
 def linear_bounds(family, cfg) -> list[TheoryCurve]:
     """Published bounds that apply to this config (drawn as lines; checked as upper bounds)."""
+    if cfg.mode == "edit":
+        from theory.toedit import edit_theory
+
+        return edit_theory(family, cfg)[1]
     if cfg.mode == "accumulate" and family.ridge == 0 and family.T > family.d + 1:
         b = accumulate_bound(family.d, family.T, family.sigma, family.noise_synth)
         return [TheoryCurve("π²/6 bound", np.full(cfg.generations, b),

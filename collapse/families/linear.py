@@ -172,6 +172,12 @@ class LinearRegression:
         err = (params - world.w_star) * world.scale
         return {"E_test": jnp.sum(err**2)}
 
+    def confidence(self, world: LinearWorld, params, block: LinearData):
+        """−|yᵢ − xᵢᵀŵ|: how well model ŵ fits each label of a block (higher = better fit). The analogue
+        of a language model's probability of an existing token, used by confidence-selected editing."""
+        x = world.x_real if block.x is None else block.x
+        return -jnp.abs(block.y - x @ params)
+
 
 def _stack_sum(a):
     """Sum over the stacking axes of a [..., m] array, leaving [m]."""
