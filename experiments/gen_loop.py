@@ -10,6 +10,7 @@ the same --out resumes an interrupted run (or reports a finished one).
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 import time
@@ -25,7 +26,14 @@ from collapse.errors import ConfigError
 from experiments.plotting import figure_bytes
 from experiments.presets import PRESETS
 from experiments.registry import MODELS, field_type
-from experiments.results import RunDir, atomic_write_bytes, check_writable, config_hash, environment_record
+from experiments.results import (
+    RunDir,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_writable,
+    config_hash,
+    environment_record,
+)
 from theory.check import check, mean_se
 from theory.curves import TheoryUnavailable
 
@@ -286,8 +294,8 @@ def run_preset(args) -> int:
     figures = Path("figures")
     check_writable(figures)
     outcomes = []
-    for label, spec, family, cfg in members:
-        folder = out / "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+    for (label, spec, family, cfg), r in zip(members, preset.runs, strict=True):
+        folder = out / "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{r.panel}-{label}".strip("-"))
         outcomes.append((label, run_one(spec, family, cfg, folder, args)))
     print(f"preset {preset.name}: {preset.description}")
     for label, o in outcomes:
@@ -297,9 +305,19 @@ def run_preset(args) -> int:
         for r in o.checks:
             print(f"    [{r.curve.metric}] {verdict(r)}")
     spec0 = outcomes[0][1].spec
-    png = figure_bytes([_series(o, label) for label, o in outcomes], preset.name, spec0.metric_label, preset.log_y)
+    series = [{**_series(o, label), "panel": r.panel} for (label, o), r in zip(outcomes, preset.runs, strict=True)]
+    png = figure_bytes(series, preset.name, spec0.metric_label, preset.log_y)
     atomic_write_bytes(out / "figure.png", png)
     atomic_write_bytes(figures / f"{preset.name}.png", png)
+    if preset.report:
+        module, func = preset.report.split(":")
+        table = getattr(importlib.import_module(module), func)(
+            [(f"{r.panel}: {label}" if r.panel else label, o) for (label, o), r in zip(outcomes, preset.runs,
+                                                                                      strict=True)])
+        atomic_write_text(out / "table.md", table)
+        atomic_write_text(figures / f"{preset.name}.md", table)
+        print(table)
+        print(f"table:   {out / 'table.md'} and {figures / (preset.name + '.md')}")
     print(f"runs:    {out}/<member>/results.jsonl")
     print(f"figure:  {out / 'figure.png'} and {figures / (preset.name + '.png')}")
     return 0

@@ -22,18 +22,27 @@ def plot_metric(ax, mean, se, label, theory=None, bounds=(), color=None):
 
 
 def figure_bytes(series, title: str, ylabel: str, log_y: bool = False) -> bytes:
-    """series: iterable of dicts with keys mean, se, label, theory, bounds. Returns PNG bytes."""
-    fig, ax = plt.subplots(figsize=(9.0, 4.4), dpi=120)
-    for s in series:
-        plot_metric(ax, s["mean"], s["se"], s["label"], s.get("theory"), s.get("bounds", ()))
-    ax.set_xlabel("generation n (1 = trained on real data)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    """series: iterable of dicts with keys mean, se, label, theory, bounds and optionally panel (one
+    subplot per distinct panel, in order of appearance). Returns PNG bytes."""
+    series = list(series)
+    panels = list(dict.fromkeys(s.get("panel", "") for s in series))
+    fig, axes = plt.subplots(1, len(panels), figsize=(9.0 if len(panels) == 1 else 6.5 * len(panels), 4.6),
+                             dpi=120, squeeze=False)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        for s in series:
+            if s.get("panel", "") == panel:
+                plot_metric(ax, s["mean"], s["se"], s["label"], s.get("theory"), s.get("bounds", ()))
+        ax.set_xlabel("generation n (1 = trained on real data)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{title}: {panel}" if panel else title, fontsize=10)
+        if log_y:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        where = {"loc": "center left", "bbox_to_anchor": (1.01, 0.5)} if len(panels) == 1 else {"loc": "upper left"}
+        ax.legend(unique.values(), unique.keys(), fontsize=6 if len(panels) > 1 else 7, **where)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -14,6 +14,7 @@ class PresetRun:
     model: str
     family: dict
     loop: dict
+    panel: str = ""  # members with the same panel share a subplot
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Preset:
     runs: tuple[PresetRun, ...]
     log_y: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    report: str | None = None  # "module:function" taking [(label, Outcome)], returning a Markdown table
 
 
 _LIN = {"d": 10, "T": 40, "sigma": 1.0}
