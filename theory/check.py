@@ -32,20 +32,31 @@ class CheckResult:
     def agree(self) -> bool:
         return bool(np.all(self.ok))
 
+    @property
+    def claimed(self) -> np.ndarray:
+        """[G] bool: generations where the theory makes a claim (a finite value)."""
+        return np.isfinite(np.asarray(self.curve.values, float))
+
     def summary(self) -> str:
-        worst = int(np.argmax(np.abs(self.z)))
         rel = "within" if self.curve.kind == "equality" else "not above"
         verdict = "AGREES" if self.agree else "DISAGREES"
+        claimed = self.claimed
+        if not claimed.any():
+            return f"{self.curve.name}: no generation checked (theory makes no claim) [{self.curve.source}]"
+        worst = int(np.nanargmax(np.where(claimed, np.abs(self.z), np.nan)))
+        unchecked = "" if claimed.all() else f", {int((~claimed).sum())} not checked"
         return (f"{self.curve.name}: simulation {verdict} with theory ({rel} {self.z_tol:g} SE at "
-                f"{int(self.ok.sum())}/{len(self.ok)} generations; worst z = {self.z[worst]:+.2f} at "
-                f"generation {worst + 1}) [{self.curve.source}]")
+                f"{int(self.ok[claimed].sum())}/{int(claimed.sum())} generations{unchecked}; worst z = "
+                f"{self.z[worst]:+.2f} at generation {worst + 1}) [{self.curve.source}]")
 
 
 def check(samples: np.ndarray, curve: TheoryCurve, z_tol: float = 4.0) -> CheckResult:
     """Compare simulated per-replicate values ``samples`` [G, R] with a theory curve.
 
     z = (mean − theory)/sqrt(SE² + SE_theory²). An equality holds at a generation if |z| < z_tol; an
-    upper bound holds unless z ≥ z_tol (the simulation is significantly above it).
+    upper bound holds unless z ≥ z_tol (the simulation is significantly above it). A NaN theory value
+    means "no claim at this generation" (e.g. a mean that R replicates cannot estimate reliably): its z is
+    NaN and it counts as agreeing.
     """
     mean, se = mean_se(samples)
     theory = np.asarray(curve.values, float)
@@ -56,4 +67,6 @@ def check(samples: np.ndarray, curve: TheoryCurve, z_tol: float = 4.0) -> CheckR
     diff = mean - theory
     z = np.divide(diff, scale, out=np.where(diff == 0, 0.0, np.sign(diff) * np.inf), where=scale > 0)
     ok = np.abs(z) < z_tol if curve.kind == "equality" else z < z_tol
+    claimed = np.isfinite(theory)
+    ok, z = np.where(claimed, ok, True), np.where(claimed, z, np.nan)
     return CheckResult(curve, mean, se, z, ok, z_tol)
