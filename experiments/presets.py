@@ -25,6 +25,8 @@ class Preset:
     log_y: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     report: str | None = None  # "module:function" taking [(label, Outcome)], returning a Markdown table
+    figure: str | None = None  # "module:function" taking [(label, Outcome)], returning PNG bytes (default:
+    # each member's main metric, mean ± 2 SE, against its theory)
 
 
 _LIN = {"d": 10, "T": 40, "sigma": 1.0}
@@ -55,4 +57,66 @@ PRESETS = {p.name: p for p in (
             for T in (10, 25, 40) for design in ("fresh", "fixed")
         ),
     ),
+    Preset(
+        "toedit-linear",
+        "Audit of Zhu et al. 2025's linear-model bounds for token editing: every mask schedule (disjoint, "
+        "geometric η, overlapping iid, confidence-selected) against replace and accumulate at two (d, T, f, η), "
+        "with the exact recursion, Theorem 1 as printed, Eq. 6, the η-bound and our disjoint-mask bound.",
+        tuple(
+            PresetRun(label, "linear", fam, {"generations": 30, "replicates": 2000, "seed": 0, **loop}, panel)
+            for panel, fam, runs in (
+                ("d=10, T=40, f=0.1", {"d": 10, "T": 40, "sigma": 1.0}, (
+                    ("replace", {"mode": "replace"}),
+                    ("accumulate", {"mode": "accumulate"}),
+                    ("disjoint f=0.1", {"mode": "edit", "edit_schedule": "disjoint", "edit_fraction": 0.1}),
+                    ("geometric f=0.3 η=0.7", {"mode": "edit", "edit_schedule": "geometric", "edit_fraction": 0.3,
+                                               "edit_eta": 0.7}),
+                    ("iid f=0.1", {"mode": "edit", "edit_schedule": "iid", "edit_fraction": 0.1}),
+                    ("confidence f=0.1", {"mode": "edit", "edit_schedule": "confidence", "edit_fraction": 0.1}),
+                )),
+                ("d=20, T=100, f=0.25", {"d": 20, "T": 100, "sigma": 1.0}, (
+                    ("disjoint f=0.25", {"mode": "edit", "edit_schedule": "disjoint", "edit_fraction": 0.25}),
+                    ("geometric f=0.5 η=0.5", {"mode": "edit", "edit_schedule": "geometric", "edit_fraction": 0.5,
+                                               "edit_eta": 0.5}),
+                    ("iid f=0.25", {"mode": "edit", "edit_schedule": "iid", "edit_fraction": 0.25}),
+                    ("confidence f=0.25", {"mode": "edit", "edit_schedule": "confidence", "edit_fraction": 0.25}),
+                )),
+            )
+            for label, loop in runs
+        ),
+        log_y=True,
+        report="experiments.toedit_audit:table",
+    ),
 )}
+
+_GAUSS_LOOP = {"replicates": 2000, "seed": 0}
+PRESETS.update({p.name: p for p in (
+    Preset(
+        "gaussian-shumailov",
+        "Shumailov et al. 2024: refit a 1-D Gaussian (unbiased) to M samples of the previous fit for 200 "
+        "generations, M = 10, 25, 100: E σ̂² stays σ² but log σ̂² drifts down (median/quantile band vs the exact "
+        "E log σ̂²), E σ̂ = σα_Mⁿ, E W₂² = σ²(n/M + 2 − 2α_Mⁿ).",
+        tuple(PresetRun(f"M={M}", "gaussian", {"d": 1, "T": M, "estimator": "unbiased"},
+                        {**_GAUSS_LOOP, "generations": 200, "mode": "replace"}) for M in (10, 25, 100)),
+        figure="experiments.gaussian_figures:shumailov",
+    ),
+    Preset(
+        "gaussian-kazdan",
+        "Kazdan et al. 2024: replace / accumulate / accumulate-subsample side by side (1-D Gaussian, MLE, n = 10 "
+        "per generation, 100 generations): replace's σ̂² collapses as ((n−1)/n)ᵗ, accumulate's stays above "
+        "σ² sin(π/√n)/(π/√n), and its mean error under (π²/6)σ²/n.",
+        tuple(PresetRun(mode, "gaussian", {"d": 1, "T": 10, "estimator": "mle"},
+                        {**_GAUSS_LOOP, "generations": 100, "mode": mode})
+              for mode in ("replace", "accumulate", "accumulate-subsample")),
+        figure="experiments.gaussian_figures:kazdan",
+    ),
+    Preset(
+        "gaussian-fresh-sweep",
+        "Fresh data (Alemohammad et al. 2023 setting): mean estimation (σ known, n = 20) with weight w on a new "
+        "real sample; the stationary MSE (σ²/n)(w² + (1−w)²)/(w(2−w)) is smallest at w = (√5 − 1)/2.",
+        tuple(PresetRun(f"w={w}", "gaussian", {"d": 1, "T": 20, "refit": "mean"},
+                        {"replicates": 4000, "seed": 0, "generations": 40, "mode": "fresh", "real_weight": w})
+              for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.618, 0.7, 0.8, 0.9, 1.0)),
+        figure="experiments.gaussian_figures:fresh_sweep",
+    ),
+)})

@@ -194,11 +194,11 @@ def disjoint_growth_factors(fractions, sigma: float, sigma0: float) -> np.ndarra
     f = np.asarray(fractions, float)
     if np.any(f < 0) or f.sum() > 1 + 1e-12:
         raise ConfigError("edit_fraction", f.tolist(), "non-negative fractions summing to at most 1 (disjoint masks)")
+    growth = np.cumprod(1 + f)  # Π_{j≤k}
     out = [sigma**2]
     for n in range(2, len(f) + 2):
-        steps = f[: n - 1]
-        after = np.array([np.prod(1 + steps[k + 1:]) for k in range(len(steps))])  # Π_{k<j<n}
-        total = np.prod(1 + steps)
+        steps, total = f[: n - 1], growth[n - 2]
+        after = total / growth[: n - 1]  # Π_{k<j<n}
         phi = (sigma**2 * np.sum(steps * (total - after) ** 2) + sigma**2 * (1 - steps.sum()) * total**2
                + sigma0**2 * np.sum(steps * after**2))
         out.append(phi)
