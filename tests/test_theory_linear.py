@@ -154,3 +154,11 @@ def test_theory_refuses_out_of_range_inputs():
         linear_theory(LinearRegression(d=10, T=40, M=11), LoopConfig())
     with pytest.raises(ValueError, match="real_weight"):
         fresh_error(10, 40, 1.0, 0.0, 3)
+
+
+@pytest.mark.parametrize("covariance", ["isotropic", "power-law"])
+def test_ridge_chain_matches_its_exact_theory(covariance):
+    fam = LinearRegression(d=8, T=20, ridge=0.2, sigma=1.0, sigma0=0.8, covariance=covariance)
+    cfg = LoopConfig(mode="replace", generations=6, replicates=R, seed=11)
+    result = check(simulate(fam, cfg), linear_theory(fam, cfg))
+    assert result.agree, result.summary()

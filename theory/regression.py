@@ -179,7 +179,13 @@ def linear_theory(family, cfg) -> TheoryCurve:
 
         return edit_theory(family, cfg)[0]
     if family.ridge > 0:
-        raise TheoryUnavailable("ridge > 0: see theory.ridge (Monte-Carlo average over designs)")
+        if cfg.mode != "replace" or family.design != "fixed" or M != T:
+            raise TheoryUnavailable("ridge > 0 has a closed form only in replace mode on one fixed design (M = T)")
+        from theory.ridge import make_spectrum, ridge_replace_expected
+
+        mean, se = ridge_replace_expected(d, T, family.ridge, s, s0, G, make_spectrum(d, family.covariance,
+                                          family.alpha), family.w_norm, n_designs=400, seed=cfg.seed + 1)
+        return TheoryCurve("exact ridge chain", mean, "derived (docs/ridge.md), averaged over 400 designs", se=se)
     if T < d and cfg.mode == "replace" and s == 0 and s0 == 0 and family.covariance == "isotropic" and M == T:
         if family.design == "fresh":
             return TheoryCurve("‖w*‖²(1 − (T/d)ⁿ)", overparam_noiseless(d, T, family.w_norm, G),
