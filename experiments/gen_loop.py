@@ -306,7 +306,11 @@ def run_preset(args) -> int:
             print(f"    [{r.curve.metric}] {verdict(r)}")
     spec0 = outcomes[0][1].spec
     series = [{**_series(o, label), "panel": r.panel} for (label, o), r in zip(outcomes, preset.runs, strict=True)]
-    png = figure_bytes(series, preset.name, spec0.metric_label, preset.log_y)
+    if preset.figure:  # a preset-specific figure (other metrics, bands, another x-axis)
+        module, func = preset.figure.split(":")
+        png = getattr(importlib.import_module(module), func)(outcomes)
+    else:
+        png = figure_bytes(series, preset.name, spec0.metric_label, preset.log_y)
     atomic_write_bytes(out / "figure.png", png)
     atomic_write_bytes(figures / f"{preset.name}.png", png)
     if preset.report:

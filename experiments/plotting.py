@@ -48,3 +48,30 @@ def figure_bytes(series, title: str, ylabel: str, log_y: bool = False) -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def plot_band(ax, samples, label, color=None, quantiles=(0.05, 0.95)):
+    """Median and a quantile band of per-replicate values ``samples`` [G, R] (for heavy-tailed metrics,
+    where a mean ± SE misleads). Returns the line colour."""
+    samples = np.asarray(samples, float)
+    n = np.arange(1, samples.shape[0] + 1)
+    lo, med, hi = np.quantile(samples, [quantiles[0], 0.5, quantiles[1]], axis=1)
+    (line,) = ax.plot(n, med, "-", lw=1.5, color=color,
+                      label=f"{label} (median, {quantiles[0]:.0%}–{quantiles[1]:.0%} band)")
+    ax.fill_between(n, lo, hi, color=line.get_color(), alpha=0.15)
+    return line.get_color()
+
+
+def axes_grid(count: int, width: float = 6.0, height: float = 4.6):
+    """(fig, [ax]) with ``count`` subplots side by side."""
+    fig, axes = plt.subplots(1, count, figsize=(width * count, height), dpi=120, squeeze=False)
+    return fig, list(axes[0])
+
+
+def png_bytes(fig) -> bytes:
+    """Lay out, render to PNG and close a figure."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,238 @@
+"""Gaussian-mixture densities in the self-consuming loop, fitted by EM written in JAX.
+
+Truth: K equally weighted components N(m_k, std² I) in d dimensions with means on the first axis,
+m_k = (k − (K − 1)/2)·separation·e₁. Each generation fits a K-component full-covariance mixture by weighted
+EM (the policy's sample weights enter every M-step sum, so accumulate / subsample / mix / fresh work as
+for the other families) and samples the next synthetic block from it. Generation 1 fits the T real
+samples (the engine's convention, as in collapse.families.gaussian).
+
+EM: k-means++ seeding drawn from a key that depends only on the replicate and the generation (so a fit is
+a pure function of its inputs), then at most ``em_iters`` EM steps in ``lax.while_loop``, stopping when the
+weighted mean log-likelihood changes by less than ``em_tol``·(1 + |ℓ|). Every covariance gets
+``cov_floor``·I added, so no component can collapse onto a point.
+
+Metrics: ``l2`` = ∫(p̂ − p)² in closed form (∫N(x; a, A)N(x; b, B)dx = N(a; b, A + B)), ``heldout_ll`` =
+mean log p̂ of a held-out real sample drawn once per replicate in ``setup``, ``em_iters`` used, ``fit_size``.
+"""
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import solve_triangular
+from jax.scipy.special import logsumexp
+
+from collapse.errors import require
+from collapse.families.gaussian import GaussianData, flatten_segments
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+class MixtureParams(NamedTuple):
+    weights: jax.Array  # [K]
+    means: jax.Array  # [K, d]
+    covs: jax.Array  # [K, d, d]
+    generation: jax.Array  # int, the generation this model was fitted in
+    count: jax.Array  # samples with positive weight in the fit
+    iters: jax.Array  # EM iterations used
+
+
+class MixtureWorld(NamedTuple):
+    truth: MixtureParams
+    x_real: jax.Array  # [T, d]
+    x_heldout: jax.Array  # [H, d]
+    key: jax.Array  # seeds each generation's k-means++ initialisation
+
+
+def component_logpdf(x, means, covs):
+    """log N(x_i; m_k, C_k) for x [N, d], means [K, d], covs [K, d, d] → [N, K]."""
+    d = x.shape[-1]
+    if d == 1:
+        var = covs[:, 0, 0]
+        return -0.5 * (LOG_2PI + jnp.log(var) + (x - means[:, 0]) ** 2 / var)
+    chol = jnp.linalg.cholesky(covs)  # [K, d, d]
+    diff = x[None] - means[:, None]  # [K, N, d]
+    sol = jax.vmap(lambda L, r: solve_triangular(L, r.T, lower=True))(chol, diff)  # [K, d, N]
+    half_logdet = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=1, axis2=2)), axis=1)
+    return (-0.5 * (d * LOG_2PI + jnp.sum(sol**2, axis=1)) - half_logdet[:, None]).T
+
+
+def mixture_logpdf(x, p: MixtureParams):
+    """log p(x_i) of a mixture, x [N, d] → [N]."""
+    return logsumexp(component_logpdf(x, p.means, p.covs) + jnp.log(jnp.clip(p.weights, 1e-300)), axis=1)
+
+
+def _cross(p: MixtureParams, q: MixtureParams):
+    """∫ p q = Σ_ij a_i b_j N(m_i; n_j, A_i + B_j)."""
+    covs = p.covs[:, None] + q.covs[None]  # [K, K', d, d]
+    diff = p.means[:, None] - q.means[None]  # [K, K', d]
+    d = diff.shape[-1]
+    if d == 1:
+        var = covs[..., 0, 0]
+        log_n = -0.5 * (LOG_2PI + jnp.log(var) + diff[..., 0] ** 2 / var)
+    else:
+        _, logdet = jnp.linalg.slogdet(covs)
+        maha = jnp.einsum("ijk,ijk->ij", diff, jnp.linalg.solve(covs, diff[..., None])[..., 0])
+        log_n = -0.5 * (d * LOG_2PI + logdet + maha)
+    return jnp.sum(p.weights[:, None] * q.weights[None] * jnp.exp(log_n))
+
+
+def l2_distance(p: MixtureParams, q: MixtureParams):
+    """∫(p − q)² in closed form (clipped at 0 against rounding)."""
+    return jnp.clip(_cross(p, p) + _cross(q, q) - 2 * _cross(p, q), 0.0)
+
+
+def kmeans_pp(key, x, w, K):
+    """K seeds from the rows of x: the first ∝ w, each next ∝ w·(squared distance to the nearest seed)."""
+    keys = jax.random.split(key, K)
+    logw = jnp.log(jnp.clip(w, 1e-300))
+    centers = [x[jax.random.categorical(keys[0], jnp.where(w > 0, logw, -jnp.inf))]]
+    d2 = jnp.sum((x - centers[0]) ** 2, axis=1)
+    for k in range(1, K):
+        score = jnp.where((w > 0) & (d2 > 0), logw + jnp.log(jnp.clip(d2, 1e-300)), -jnp.inf)
+        # all remaining points coincide with a seed: fall back to the weights
+        score = jnp.where(jnp.any(jnp.isfinite(score)), score, jnp.where(w > 0, logw, -jnp.inf))
+        c = x[jax.random.categorical(keys[k], score)]
+        centers.append(c)
+        d2 = jnp.minimum(d2, jnp.sum((x - c) ** 2, axis=1))
+    return jnp.stack(centers)
+
+
+def em(x, w, init_means, iters: int, tol: float, floor: float):
+    """Weighted EM for a full-covariance mixture. x [N, d], w [N] ≥ 0 (0 = absent), init_means [K, d].
+
+    Returns (weights [K], means [K, d], covs [K, d, d], iterations used). Starts from equal weights and the
+    data covariance for every component; stops after ``iters`` steps or when the weighted mean
+    log-likelihood ℓ changes by less than tol·(1 + |ℓ|) (tol = 0: always ``iters`` steps).
+    """
+    K, d = init_means.shape
+    wn = w / jnp.sum(w)
+    center = wn @ x
+    data_cov = ((x - center) * wn[:, None]).T @ (x - center) + floor * jnp.eye(d)
+    eye = floor * jnp.eye(d)
+
+    def step(params):
+        pi, means, covs = params
+        logp = component_logpdf(x, means, covs) + jnp.log(jnp.clip(pi, 1e-300))
+        norm = logsumexp(logp, axis=1)
+        ll = jnp.sum(wn * norm)
+        r = jnp.exp(logp - norm[:, None]) * wn[:, None]  # [N, K] weighted responsibilities
+        nk = jnp.sum(r, axis=0)
+        safe = jnp.clip(nk, 1e-300)
+        means = (r.T @ x) / safe[:, None]
+        diff = x[None] - means[:, None]  # [K, N, d]
+        covs = jnp.einsum("nk,kni,knj->kij", r, diff, diff) / safe[:, None, None] + eye
+        return (nk, means, covs), ll
+
+    def cond(state):
+        i, _, prev, ll = state
+        if tol <= 0:  # a fixed iteration count (tol is static)
+            return i < iters
+        return (i < iters) & ((i < 2) | (jnp.abs(ll - prev) > tol * (1 + jnp.abs(ll))))
+
+    def body(state):
+        i, params, _, ll = state
+        params, new_ll = step(params)
+        return i + 1, params, ll, new_ll
+
+    init = (jnp.full(K, 1.0 / K, x.dtype), init_means, jnp.broadcast_to(data_cov, (K, d, d)))
+    start = (jnp.array(0), init, jnp.array(-jnp.inf, x.dtype), jnp.array(-jnp.inf, x.dtype))
+    i, (pi, means, covs), _, _ = jax.lax.while_loop(cond, body, start)
+    return pi, means, covs, i
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """Model family: a K-component Gaussian mixture refitted by EM (see the module docstring).
+
+    d: dimension; T: real samples; M: synthetic samples per generation (default T); K: components (of the
+    truth and of the fit); separation: distance between neighbouring true means; std: true component std;
+    em_iters: EM iteration budget; em_tol: relative log-likelihood tolerance (0 = run every iteration);
+    cov_floor: added to every fitted covariance's diagonal; holdout: held-out real samples per replicate.
+    """
+
+    d: int = 1
+    T: int = 200
+    M: int | None = None
+    K: int = 2
+    separation: float = 4.0
+    std: float = 1.0
+    em_iters: int = 200
+    em_tol: float = 1e-8
+    cov_floor: float = 1e-6
+    holdout: int = 1000
+    name: str = "gmm"
+
+    def __post_init__(self):
+        require(isinstance(self.d, int) and self.d >= 1, "d", self.d, "an integer >= 1")
+        require(isinstance(self.K, int) and self.K >= 1, "K", self.K, "an integer >= 1")
+        require(isinstance(self.T, int) and self.T >= self.K, "T", self.T,
+                f"an integer >= K = {self.K} (each component needs a sample)")
+        require(self.M is None or (isinstance(self.M, int) and self.M >= self.K), "M", self.M,
+                f"an integer >= K = {self.K} (each component needs a sample)")
+        require(self.separation >= 0, "separation", self.separation, ">= 0")
+        require(self.std > 0, "std", self.std, "> 0")
+        require(isinstance(self.em_iters, int) and self.em_iters >= 1, "em_iters", self.em_iters, "an integer >= 1")
+        require(self.em_tol >= 0, "em_tol", self.em_tol, ">= 0")
+        require(self.cov_floor > 0, "cov_floor", self.cov_floor, "> 0 (it keeps every covariance nonsingular)")
+        require(isinstance(self.holdout, int) and self.holdout >= 1, "holdout", self.holdout, "an integer >= 1")
+
+    @property
+    def real_size(self) -> int:
+        return self.T
+
+    @property
+    def synth_size(self) -> int:
+        return self.T if self.M is None else self.M
+
+    def truth(self) -> MixtureParams:
+        K, d = self.K, self.d
+        means = np.zeros((K, d))
+        means[:, 0] = (np.arange(K) - (K - 1) / 2) * self.separation
+        return MixtureParams(jnp.full(K, 1.0 / K), jnp.asarray(means),
+                             jnp.asarray(np.broadcast_to(self.std**2 * np.eye(d), (K, d, d)).copy()),
+                             jnp.array(0), jnp.array(0), jnp.array(0))
+
+    # -- data ------------------------------------------------------------------------------
+    def _sample(self, key, p: MixtureParams, size):
+        k_c, k_z = jax.random.split(key)
+        comp = jax.random.categorical(k_c, jnp.log(jnp.clip(p.weights, 1e-300)), shape=(size,))
+        z = jax.random.normal(k_z, (size, self.d))
+        chol = jnp.sqrt(p.covs) if self.d == 1 else jnp.linalg.cholesky(p.covs)
+        return p.means[comp] + jnp.einsum("nij,nj->ni", chol[comp], z)
+
+    def setup(self, key, synth_size: int) -> MixtureWorld:
+        k_real, k_held, k_init = jax.random.split(key, 3)
+        truth = self.truth()
+        return MixtureWorld(truth, self._sample(k_real, truth, self.T), self._sample(k_held, truth, self.holdout),
+                            k_init)
+
+    def _real_block(self, x):
+        return GaussianData(x, jnp.ones(x.shape[0], x.dtype), jnp.ones(x.shape[0], jnp.int32))
+
+    def initial_real(self, world: MixtureWorld) -> GaussianData:
+        return self._real_block(world.x_real)
+
+    def sample_real(self, key, world: MixtureWorld) -> GaussianData:
+        return self._real_block(self._sample(key, world.truth, self.T))
+
+    def generate(self, key, world: MixtureWorld, params: MixtureParams, size: int) -> GaussianData:
+        x = self._sample(key, params, size)
+        n = params.generation + 1
+        return GaussianData(x, jnp.ones(size, x.dtype), jnp.full(size, n, jnp.int32))
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, world: MixtureWorld, segments) -> MixtureParams:
+        x, w, gen = flatten_segments(segments, self.d)
+        seeds = kmeans_pp(jax.random.fold_in(world.key, gen), x, w, self.K)
+        pi, means, covs, iters = em(x, w, seeds, self.em_iters, self.em_tol, self.cov_floor)
+        return MixtureParams(pi, means, covs, gen, jnp.sum(w > 0), iters)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, key, world: MixtureWorld, params: MixtureParams):
+        del key
+        l2 = l2_distance(params, world.truth)
+        return {"l2": l2, "heldout_ll": jnp.mean(mixture_logpdf(world.x_heldout, params)),
+                "em_iters": params.iters.astype(l2.dtype), "fit_size": params.count.astype(l2.dtype)}
