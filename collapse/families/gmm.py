@@ -108,6 +108,8 @@ def em(x, w, init_means, iters: int, tol: float, floor: float):
     log-likelihood ℓ changes by less than tol·(1 + |ℓ|) (tol = 0: always ``iters`` steps).
     """
     K, d = init_means.shape
+    if d == 1:
+        return _em_1d(x[:, 0], w, init_means, iters, tol, floor)
     wn = w / jnp.sum(w)
     center = wn @ x
     data_cov = ((x - center) * wn[:, None]).T @ (x - center) + floor * jnp.eye(d)
@@ -141,6 +143,45 @@ def em(x, w, init_means, iters: int, tol: float, floor: float):
     start = (jnp.array(0), init, jnp.array(-jnp.inf, x.dtype), jnp.array(-jnp.inf, x.dtype))
     i, (pi, means, covs), _, _ = jax.lax.while_loop(cond, body, start)
     return pi, means, covs, i
+
+
+def _em_1d(x, w, init_means, iters, tol, floor):
+    """:func:`em` for d = 1 with [K, N] arrays (the sample axis innermost, so it vectorizes), one exp per
+    point and component, and the log-likelihood computed only when a tolerance needs it."""
+    K = init_means.shape[0]
+    wn = w / jnp.sum(w)
+    center = wn @ x
+    data_var = wn @ (x - center) ** 2 + floor
+
+    def step(pi, means, var):
+        logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
+        logp = logc[:, None] - 0.5 * (x[None] - means[:, None]) ** 2 / var[:, None]  # [K, N]
+        top = jnp.max(logp, axis=0)
+        e = jnp.exp(logp - top)
+        total = jnp.sum(e, axis=0)
+        r = e * (wn / total)  # weighted responsibilities [K, N]
+        nk = jnp.sum(r, axis=1)
+        safe = jnp.clip(nk, 1e-300)
+        means = (r @ x) / safe
+        var = jnp.sum(r * (x[None] - means[:, None]) ** 2, axis=1) / safe + floor
+        ll = jnp.sum(wn * (top + jnp.log(total))) if tol > 0 else jnp.zeros((), x.dtype)
+        return (nk, means, var), ll
+
+    def cond(state):
+        i, _, prev, ll = state
+        if tol <= 0:
+            return i < iters
+        return (i < iters) & ((i < 2) | (jnp.abs(ll - prev) > tol * (1 + jnp.abs(ll))))
+
+    def body(state):
+        i, params, _, ll = state
+        params, new_ll = step(*params)
+        return i + 1, params, ll, new_ll
+
+    init = (jnp.full(K, 1.0 / K, x.dtype), init_means[:, 0], jnp.full(K, data_var))
+    start = (jnp.array(0), init, jnp.array(-jnp.inf, x.dtype), jnp.array(-jnp.inf, x.dtype))
+    i, (pi, means, var), _, _ = jax.lax.while_loop(cond, body, start)
+    return pi, means[:, None], var[:, None, None], i
 
 
 @dataclass(frozen=True)
