@@ -17,7 +17,9 @@ Sample-size schedule: ``M_schedule = (M₂, M₃, …)`` makes generation n ≥ 
 (entry j forms generation j + 2; the last entry repeats). Every block has max(M_schedule) rows and a
 per-sample ``valid`` mask that ``fit`` folds into the policy's weights, so the engine still compiles one
 program. The engine's ``train_size`` counts the padded rows; the family's ``fit_size`` metric counts the
-samples actually fitted. Each sample carries the generation that first trains on it (``gen``), from which
+samples actually fitted (accumulate-subsample draws its budget from all rows, padding included, so with
+a schedule it may fit fewer samples than the budget; mix mode draws round(λT) rows and keeps the first
+M_n). Each sample carries the generation that first trains on it (``gen``), from which
 ``fit`` knows its own generation (the policies pass whole pools, so the newest block is always present).
 
 Metrics (per generation): ``mean_err`` = ‖μ̂ − μ‖²; in 1-D ``var`` = σ̂², ``sd`` = σ̂, ``log_var`` = log σ̂²;
