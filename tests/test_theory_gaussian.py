@@ -192,3 +192,12 @@ def test_long_horizon_replace_log_variance(estimator):
     fam = Gaussian(d=1, T=10, estimator=estimator)
     metrics = _check_all(fam, LoopConfig(mode="replace", generations=200, replicates=4000, seed=11))
     assert np.median(metrics["var"][-1]) < 1e-8 < np.median(metrics["var"][0])
+
+
+def test_checker_skips_generations_without_a_claim():
+    from theory.curves import TheoryCurve
+    samples = np.random.default_rng(0).normal(1.0, 1.0, (3, 500))
+    result = check(samples, TheoryCurve("t", np.array([1.0, np.nan, 50.0]), "test"))
+    assert list(result.ok) == [True, True, False] and np.isnan(result.z[1])
+    assert "at 1/2 generations, 1 not checked" in result.summary() and "generation 3" in result.summary()
+    assert check(samples, TheoryCurve("t", np.full(3, np.nan), "test")).agree
