@@ -94,3 +94,38 @@ def test_degenerate_settings_are_refused(kw, param):
     with pytest.raises(ConfigError) as err:
         GaussianMixture(**kw)
     assert err.value.param == param and "\n" not in str(err.value)
+
+
+SHARDED = """
+import json, jax, numpy as np
+jax.config.update("jax_enable_x64", True)
+from collapse import LoopConfig, run_loop
+from collapse.families.gaussian import Gaussian
+from collapse.families.gmm import GaussianMixture
+assert len(jax.devices()) == 8
+out = {}
+for fam in (Gaussian(d=3, T=10), GaussianMixture(d=2, T=50, holdout=50), GaussianMixture(d=1, T=50, holdout=50)):
+    cfg = LoopConfig(mode="accumulate", generations=3, replicates=64, seed=0)
+    a, b = run_loop(fam, cfg), run_loop(fam, cfg, devices=jax.devices()[:1])
+    out[f"{fam.name}-{fam.d}"] = max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_gaussian_families_sharded_over_eight_devices_equal_one_device():
+    """eigh, Cholesky and triangular solves inside an 8-device sharded CPU program (see ENVIRONMENT.md's
+    deadlock note): run in a subprocess under a timeout."""
+    import json
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+    try:
+        proc = subprocess.run([sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, timeout=300,
+                              cwd=os.path.dirname(os.path.dirname(__file__)))
+    except subprocess.TimeoutExpired:
+        pytest.fail("the 8-device sharded run did not finish in 300 s (deadlock?)")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    diffs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert all(v < 1e-10 for v in diffs.values()), diffs
