@@ -71,8 +71,8 @@ def _flag(name: str) -> str:
 
 def build_parser() -> Parser:
     p = Parser(prog="python -m experiments.gen_loop", description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", choices=sorted(MODELS), default="linear", help="model family")
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=sorted(MODELS), default="linear", help="model family (default: linear)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="run a named set of configs that reproduces a "
                    "published figure: " + "; ".join(f"{k}: {v.description}" for k, v in sorted(PRESETS.items())))
     p.add_argument("--config", type=Path, help="JSON file of settings (keys: any flag name, with _); "
@@ -80,9 +80,9 @@ def build_parser() -> Parser:
     p.add_argument("--out", type=Path, help="output folder (default: runs/<model>-<mode>-<config hash>)")
     p.add_argument("--overwrite", action="store_true", help="replace a different run already in --out")
     p.add_argument("--no-theory", action="store_true", help="simulate without checking a closed form")
-    p.add_argument("--z-tol", type=float, default=4.0, help="agreement tolerance in standard errors")
+    p.add_argument("--z-tol", type=float, default=4.0, help="agreement tolerance in standard errors (default: 4)")
     p.add_argument("--checkpoint-every", type=float, default=10.0,
-                   help="seconds between checkpoints (an interrupted run resumes from the last one)")
+                   help="seconds between checkpoints (an interrupted run resumes from the last one; default: 10)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     loop = p.add_argument_group("loop")
     for f in dataclasses.fields(LoopConfig):
@@ -94,17 +94,24 @@ def build_parser() -> Parser:
         default = DEFAULTS.get(f.name, f.default)
         loop.add_argument(_flag(f.name), dest=f.name, default=None, help=f"{LOOP_HELP[f.name]} "
                           f"(default: {default})", **kw)
-    seen = {}
+    defaults = {}  # field -> {model: default}, so a flag shared by families shows each one's default
+    for spec in MODELS.values():
+        for f in spec.fields():
+            defaults.setdefault(f.name, {})[spec.name] = spec.defaults.get(f.name, f.default)
+    seen = set()
     for spec in MODELS.values():
         group = p.add_argument_group(f"model {spec.name}")
         for f in spec.fields():
             if f.name in seen:
                 continue
-            seen[f.name] = spec.name
+            seen.add(f.name)
             kw = {"choices": spec.choices[f.name]} if f.name in spec.choices else \
                 {"type": field_type(spec.family_cls, f.name)}
+            per_model = defaults[f.name]
+            shown = next(iter(per_model.values())) if len(per_model) == 1 else \
+                ", ".join(f"{m} {v}" for m, v in per_model.items())
             group.add_argument(_flag(f.name), dest=f.name, default=None,
-                               help=f"{spec.field_help[f.name]} (default: {f.default})", **kw)
+                               help=f"{spec.field_help[f.name]} (default: {shown})", **kw)
     return p
 
 
@@ -189,7 +196,12 @@ def summary_rows(metrics, curves, z_tol):
             if bounds:
                 row["bounds"] = {c.name: {"value": float(c.values[g]), "holds": bool(r.ok[g])} for c, r in bounds}
             rows.append(row)
-    return rows, checks
+    return [{k: _finite_or_none(v) for k, v in row.items()} for row in rows], checks
+
+
+def _finite_or_none(v):
+    """NaN (no claim at this generation) is written as JSON null: NaN is not valid JSON."""
+    return None if isinstance(v, float | np.floating) and not np.isfinite(v) else v
 
 
 def _main_curve(curves, metric):
