@@ -69,6 +69,11 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _with_default(text: str, default) -> str:
+    """Append the default unless the text already states it or there is none."""
+    return text if default is None or "default" in text else f"{text} (default: {default})"
+
+
 def build_parser() -> Parser:
     p = Parser(prog="python -m experiments.gen_loop", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,8 +97,8 @@ def build_parser() -> Parser:
         if f.name == "edit_masks":
             kw = {"type": Path}
         default = DEFAULTS.get(f.name, f.default)
-        loop.add_argument(_flag(f.name), dest=f.name, default=None, help=f"{LOOP_HELP[f.name]} "
-                          f"(default: {default})", **kw)
+        loop.add_argument(_flag(f.name), dest=f.name, default=None, help=_with_default(LOOP_HELP[f.name], default),
+                          **kw)
     defaults = {}  # field -> {model: default}, so a flag shared by families shows each one's default
     for spec in MODELS.values():
         for f in spec.fields():
@@ -110,8 +115,9 @@ def build_parser() -> Parser:
             per_model = defaults[f.name]
             shown = next(iter(per_model.values())) if len(per_model) == 1 else \
                 ", ".join(f"{m} {v}" for m, v in per_model.items())
+            shown = None if all(v is None for v in per_model.values()) else shown
             group.add_argument(_flag(f.name), dest=f.name, default=None,
-                               help=f"{spec.field_help[f.name]} (default: {shown})", **kw)
+                               help=_with_default(spec.field_help[f.name], shown), **kw)
     return p
 
 
