@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from collapse.errors import require
 from collapse.families.base import Segment
-from collapse.linalg import least_squares_operator, weighted_least_squares
+from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
 
 COVARIANCES = ("isotropic", "power-law")
 DESIGNS = ("fixed", "fresh")
@@ -38,7 +38,7 @@ class LinearWorld(NamedTuple):
     x_real: jax.Array  # [T, d]
     y_real: jax.Array  # [T], the labels generation 1 trains on
     x_synth: jax.Array | None  # [M, d] under a fixed design, else None
-    operator: jax.Array | None  # [d, T]: ŵ = H ȳ when real and synthetic share one fixed design
+    operator: LeastSquaresFactor | None  # when real and synthetic share one fixed design: ŵ = operator.solve(ȳ)
 
 
 def covariance_spectrum(d: int, covariance: str, alpha: float):
@@ -113,7 +113,7 @@ class LinearRegression:
         if self.design == "fixed":
             shared = synth_size == self.T
             x_synth = x_real if shared else self._inputs(k_s, synth_size, scale)
-            operator = least_squares_operator(x_real, self.ridge) if shared else None
+            operator = least_squares_factor(x_real, self.ridge) if shared else None
         return LinearWorld(w_star, scale, x_real, y_real, x_synth, operator)
 
     def _block(self, key, world, w, noise, size, fixed_x):
@@ -145,7 +145,7 @@ class LinearRegression:
             # one on the weighted mean label vector, so the factorization from setup is reused.
             total = sum(jnp.sum(s.weight[..., 0]) for s in segments)
             ysum = sum(_stack_sum(s.weight[..., :1] * s.data.y) for s in segments)
-            return world.operator @ (ysum / total)
+            return world.operator.solve(ysum / total)
         return self._fit_fixed_general(world, segments)
 
     def _fit_fixed_general(self, world, segments):
