@@ -1,0 +1,167 @@
+"""A byte-level transformer language model in the self-consuming loop (papers.md §1.3; Shumailov et al. 2024,
+Gerstgrasser et al. 2024 for the modes).
+
+One sample is a window of ``context`` bytes. Generation 1 trains on ``T`` windows drawn at random from the human
+corpus's train split; generation n trains on windows *sampled* from model n − 1 (unconditionally, from BOS),
+combined with human windows as the engine's mode says. Every generation trains a fresh model for the same number
+of optimizer steps (matched compute; accumulate therefore sees each window fewer times as the pool grows).
+
+Everything is a pure JAX function, so the engine vmaps replicates and scans generations exactly as for the
+closed-form families: the whole loop — training in a ``lax.scan`` over steps, KV-cache sampling in a ``lax.scan``
+over positions, scoring — is one compiled program. (fit() gets no key from the engine, so every generation of a
+replicate starts from the same initialization and draws minibatch indices from the same key stream; only the
+data differ between generations.)
+
+Metrics per generation: ``heldout_ppl`` (human validation windows, the main metric), ``heldout_nll``,
+``train_loss`` (mean over the last 10% of steps), n-gram diagnostics of a fresh sample of ``diag_samples``
+windows (:func:`collapse.lm.ngrams.text_stats`; ``tail_recall_human`` is the same recall for as many held-out
+human windows, a reference), and ``tokprob_bin0..9``: the 10-bin histogram of the model's probability of each
+held-out human token.
+"""
+
+import functools
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from collapse.errors import require
+from collapse.families.base import Segment
+from collapse.lm import model as lm
+from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
+from collapse.lm.ngrams import bigram_counts, text_stats
+from collapse.lm.sampling import check_sampling, sample
+from collapse.lm.scoring import probability_histogram
+from collapse.lm.tokenizer import VOCAB_SIZE
+from collapse.lm.train import TrainConfig, train
+
+
+class LMWorld(NamedTuple):
+    key: jax.Array  # the replicate's training key
+    real: jax.Array  # float32 [T, L] human windows generation 1 trains on
+
+
+class LMParams(NamedTuple):
+    params: object
+    train_loss: jax.Array
+
+
+@functools.lru_cache(maxsize=8)
+def _human(corpus: str, context: int, holdout: int, diag_samples: int):
+    """Train stream, held-out windows, rare-bigram mask and the human tail-recall reference (host arrays)."""
+    c = load_corpus(corpus)
+    train_tokens = c.split("train").tokens()
+    val = c.split("validation").tokens()
+    require(len(train_tokens) >= 2 * context, "context", context,
+            f"at most half the train split's length ({len(train_tokens)} tokens of corpus {corpus!r})")
+    held = windows(val, context, holdout, source=f"validation split of corpus {corpus!r}")
+    counts = np.asarray(bigram_counts(train_tokens[None, :]))
+    rare = (counts >= 1) & (counts <= 2)
+    ref = windows(val, context, min(diag_samples, len(val) // context), source="validation split")
+    ref_recall = float(np.sum((np.asarray(bigram_counts(ref)) > 0) & rare) / max(rare.sum(), 1))
+    return train_tokens, held, rare, ref_recall
+
+
+@dataclass(frozen=True)
+class TransformerLM:
+    """Model family: a decoder-only byte-level transformer (see module docstring).
+
+    corpus: 'pydoc' (default, ships with Python), a folder of .txt files, or a .jsonl file.
+    context: window length L (tokens = bytes); width, depth, heads: model size.
+    T: human windows per block; M: synthetic windows per generation (default T).
+    steps, batch, lr, warmup: training of each generation. temperature, top_k, top_p: sampling.
+    holdout: human validation windows for heldout_ppl; diag_samples: windows sampled for the text diagnostics.
+    """
+
+    corpus: str = DEFAULT_CORPUS
+    context: int = 64
+    width: int = 64
+    depth: int = 2
+    heads: int = 4
+    T: int = 256
+    M: int | None = None
+    steps: int = 150
+    batch: int = 32
+    lr: float = 3e-3
+    warmup: int = 15
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    holdout: int = 128
+    diag_samples: int = 64
+    name: str = "transformer"
+
+    def __post_init__(self):
+        for f in ("context", "width", "depth", "heads", "T", "steps", "batch", "holdout", "diag_samples"):
+            v = getattr(self, f)
+            require(isinstance(v, int) and v >= 1, f, v, "an integer >= 1")
+        require(self.M is None or (isinstance(self.M, int) and self.M >= 1), "M", self.M, "an integer >= 1")
+        check_sampling(self.temperature, self.top_k, self.top_p, VOCAB_SIZE)
+        self.model_config  # noqa: B018 (validates width/heads)
+        self.train_config  # noqa: B018
+        _human(self.corpus, self.context, self.holdout, self.diag_samples)  # corpus errors surface here
+
+    @property
+    def model_config(self):
+        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context)
+
+    @property
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
+
+    @property
+    def real_size(self) -> int:
+        return self.T
+
+    @property
+    def synth_size(self) -> int:
+        return self.T if self.M is None else self.M
+
+    def tokens_per_generation(self) -> int:
+        """Training tokens one replicate processes per generation (for progress reports)."""
+        return self.steps * self.batch * self.context
+
+    # -- data ------------------------------------------------------------------------------
+    def _random_windows(self, key, count):
+        stream = jnp.asarray(_human(self.corpus, self.context, self.holdout, self.diag_samples)[0])
+        starts = jax.random.randint(key, (count,), 0, stream.shape[0] - self.context + 1, dtype=jnp.int32)
+        # float32 blocks: the policies give per-sample weights the data's dtype, and fresh mode needs fractions
+        return stream[starts[:, None] + jnp.arange(self.context, dtype=jnp.int32)].astype(jnp.float32)
+
+    def setup(self, key, synth_size: int) -> LMWorld:
+        k_fit, k_real = jax.random.split(key)
+        return LMWorld(k_fit, self._random_windows(k_real, self.T))
+
+    def sample_real(self, key, world: LMWorld):
+        return self._random_windows(key, self.T)
+
+    def initial_real(self, world: LMWorld):
+        return world.real
+
+    # -- model -----------------------------------------------------------------------------
+    def fit(self, world: LMWorld, segments: tuple[Segment, ...]) -> LMParams:
+        data = jnp.concatenate([s.data.reshape(-1, self.context) for s in segments]).astype(jnp.int32)
+        weights = jnp.concatenate([s.weight.reshape(-1).astype(jnp.float32) for s in segments])
+        params, losses = train(self.model_config, self.train_config, data, weights, world.key)
+        tail = max(1, self.steps // 10)
+        return LMParams(params, jnp.mean(losses[-tail:]))
+
+    def _sample(self, key, params: LMParams, size: int):
+        return sample(self.model_config, params.params, key, size, self.context, temperature=self.temperature,
+                      top_k=self.top_k, top_p=self.top_p)
+
+    def generate(self, key, world: LMWorld, params: LMParams, size: int):
+        return self._sample(key, params, size).astype(jnp.float32)
+
+    def score(self, key, world: LMWorld, params: LMParams) -> dict:
+        _, held, rare, ref_recall = _human(self.corpus, self.context, self.holdout, self.diag_samples)
+        lp = lm.token_logprobs(self.model_config, params.params, jnp.asarray(held))
+        nll = -jnp.mean(lp)
+        out = {"heldout_ppl": jnp.exp(nll), "heldout_nll": nll, "train_loss": params.train_loss}
+        out.update(text_stats(self._sample(key, params, self.diag_samples), jnp.asarray(rare)))
+        out["tail_recall_human"] = jnp.float32(ref_recall)
+        hist = probability_histogram(lp, 10)
+        out.update({f"tokprob_bin{i}": hist[i] for i in range(10)})
+        return out
