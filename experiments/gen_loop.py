@@ -23,6 +23,8 @@ from tqdm import tqdm
 from collapse.config import EDIT_SCHEDULES, MODES, LoopConfig
 from collapse.engine import Loop, chunk_for_progress
 from collapse.errors import ConfigError
+from experiments import drivers
+from experiments.drivers import driver_for
 from experiments.plotting import figure_bytes
 from experiments.presets import PRESETS
 from experiments.registry import MODELS, field_type
@@ -372,9 +374,11 @@ def _simulate(spec, family, cfg, run_dir, status, args):
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    driver = driver_for(argv)  # transformer models and their presets run through experiments/drivers.py
+    args = None if driver else build_parser().parse_args(argv)
     try:
-        return run(args)
+        return drivers.main(driver[0], argv) if driver else run(args)
     except ConfigError as err:
         print(f"gen_loop: error: {err}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Model families the CLI knows, with their theory hooks. A new family registers one ModelSpec."""
 
 import dataclasses
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,8 +41,8 @@ def field_type(cls, name: str):
     parser of comma-separated values ("10,20,50") and ``tuple[tuple[X, ...], ...]`` one of rows separated
     by ';' ("1,0.5;0.5,1")."""
     hint = typing.get_type_hints(cls)[name]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    hint = args[0] if args else hint
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
     if typing.get_origin(hint) is tuple and typing.get_args(hint):
         inner = typing.get_args(hint)[0]
         if typing.get_origin(inner) is tuple:
