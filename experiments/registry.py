@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 
 from collapse.families.gaussian import ESTIMATORS, REFITS, Gaussian
 from collapse.families.gmm import GaussianMixture
+from collapse.families.gmm_classify import GENERATORS, STUDENTS, VERIFIERS, GMMClassify
 from collapse.families.linear import COVARIANCES, DESIGNS, LinearRegression
+from collapse.families.transformer import TransformerLM
 from theory.gaussian import gaussian_bounds, gaussian_theory
 from theory.regression import linear_bounds, linear_theory
+from theory.verification import gmm_classify_theory
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class ModelSpec:
     theory: Callable | None = None
     bounds: Callable | None = None
     defaults: dict = field(default_factory=dict)  # CLI defaults that differ from the dataclass's
+    loop_defaults: dict = field(default_factory=dict)  # loop defaults for this family (e.g. fewer replicates)
+    demo_preset: str | None = None  # the preset `--model NAME` runs when no other setting is given
 
     def fields(self):
         return [f for f in dataclasses.fields(self.family_cls) if f.name != "name"]
@@ -48,7 +53,18 @@ def field_type(cls, name: str):
         if typing.get_origin(inner) is tuple:
             return _tuple_parser(_tuple_parser(typing.get_args(inner)[0], ","), ";")
         return _tuple_parser(inner, ",")
-    return hint
+    return _parse_bool if hint is bool else hint
+
+
+def _parse_bool(text: str) -> bool:
+    """'true'/'1'/'yes' or 'false'/'0'/'no' (argparse's type=bool would read 'false' as True)."""
+    value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.strip().lower())
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
+_parse_bool.__name__ = "boolean (true/false)"
 
 
 def _tuple_parser(item, sep: str):
@@ -121,4 +137,41 @@ GMM = ModelSpec(
     },
 )
 
-MODELS = {spec.name: spec for spec in (LINEAR, GAUSSIAN, GMM)}
+GMM_CLASSIFY = ModelSpec(
+    name="gmm-classify",
+    family_cls=GMMClassify,
+    main_metric="accuracy",
+    metric_label="accuracy (exact, Φ(wᵀμ/sqrt(wᵀΣw)))",
+    field_help={
+        "d": "dimension",
+        "mu_norm": "‖μ‖: class means ±μ",
+        "covariance": "spectrum of Σ: isotropic, or power-law λᵢ ∝ i^(−α) (tr Σ = d)",
+        "alpha": "power-law exponent α of Σ's spectrum",
+        "pi_pos": "class prior P(y = +1)",
+        "N": "synthesized samples per generation",
+        "n_real": "real samples (train a linear generator; the real block of accumulate / mix / fresh)",
+        "generator": "label-noise: true label flipped w.p. p; linear: sign(w_gᵀx), w_g fitted to n_real real "
+                     "samples or given at --generator-angle",
+        "p": "generator label-noise probability p in [0, 1]",
+        "p_class": "class-specific label noise p₊,p₋ (overrides p)",
+        "generator_angle": "a given linear generator at this angle (degrees) from Σ⁻¹μ",
+        "verifier": "selection: none, oracle, phi-psi (keep correct w.p. ϕ, wrong w.p. ψ), random (keep w.p. ϕ), "
+                    "linear (keep iff sign(w_vᵀx) = y'), best-of-k (pick the candidate the linear verifier scores "
+                    "highest)",
+        "phi": "ϕ = P(keep | label correct) in [0, 1]",
+        "psi": "ψ = P(keep | label wrong) in [0, 1]",
+        "phi_class": "class-specific ϕ₊,ϕ₋ (overrides phi)",
+        "psi_class": "class-specific ψ₊,ψ₋ (overrides psi)",
+        "verifier_angle": "angle (degrees) of the linear / best-of-k verifier from Σ⁻¹μ",
+        "k": "candidate labels per input (best-of-k)",
+        "student": "centroid (mean of y'x), ls (least squares / ridge), logistic (optax L-BFGS)",
+        "ridge": "ridge λ (ls: λ·K·I for K kept samples; logistic: λ/2‖w‖²)",
+        "intercept": "fit an intercept (true/false)",
+        "logistic_steps": "L-BFGS iterations of the logistic student",
+        "chunk": "samples drawn per step of the chunked generation (memory ∝ chunk·d per replicate)",
+    },
+    choices={"covariance": COVARIANCES, "generator": GENERATORS, "verifier": VERIFIERS, "student": STUDENTS},
+    theory=gmm_classify_theory,
+)
+
+MODELS = {spec.name: spec for spec in (LINEAR, GAUSSIAN, GMM, GMM_CLASSIFY)}
