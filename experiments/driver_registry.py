@@ -55,4 +55,35 @@ def _summarize_spec() -> DriverSpec:
     )
 
 
-DRIVERS = {spec.name: spec for spec in (_summarize_spec(),)}
+def _lm_share_spec() -> DriverSpec:
+    from experiments.lm_share import ShareExperiment, report, run
+
+    return DriverSpec(
+        name="lm-share",
+        config_cls=ShareExperiment,
+        run=run,
+        report=report,
+        field_help={
+            "corpus": "human corpus: 'pydoc' (ships with Python), a folder of .txt files, or a .jsonl file",
+            "context": "window length in bytes", "width": "model width", "depth": "blocks", "heads": "heads",
+            "N": "windows in every training set (generator and each mixture: matched token budget)",
+            "shares": "synthetic shares in [0, 1], comma-separated (must include 0)",
+            "steps": "optimizer steps of every model", "batch": "windows per step", "lr": "peak learning rate",
+            "warmup": "warmup steps", "temperature": "generator's sampling temperature", "top_k": "top-k (0 = off)",
+            "top_p": "top-p (1 = off)", "holdout": "held-out human windows",
+        },
+        presets={
+            "lm-synthetic-share": ("held-out human perplexity vs synthetic share 0/25/50/75/100% at matched token "
+                                   "budget, byte-level LMs, 3 seeds, CPU scale (≈ 4 min on 2 idle cores)",
+                                   {"seeds": 3}),
+            "lm-synthetic-share-gpu": ("the same at GPU scale (≈ 25M parameters, 20k windows of 256 bytes, 5 seeds; "
+                                       "not run on CPU)",
+                                       {"context": 256, "width": 512, "depth": 8, "heads": 8, "N": 20000,
+                                        "steps": 20000, "batch": 64, "lr": 1e-3, "warmup": 500, "holdout": 1000,
+                                        "seeds": 5}),
+        },
+        default_seeds=3,
+    )
+
+
+DRIVERS = {spec.name: spec for spec in (_summarize_spec(), _lm_share_spec())}

@@ -148,7 +148,7 @@ def resolve(args) -> tuple:
     if "edit_masks" in settings:
         settings["edit_masks"] = load_masks(settings["edit_masks"])
     fam_kw = {**spec.defaults, **{k: settings[k] for k in fam_fields if k in settings}}
-    loop_kw = {**DEFAULTS, **{k: settings[k] for k in loop_fields if k in settings}}
+    loop_kw = {**DEFAULTS, **spec.loop_defaults, **{k: settings[k] for k in loop_fields if k in settings}}
     try:
         family = spec.family_cls(**fam_kw)
         cfg = LoopConfig(**loop_kw)
@@ -292,6 +292,11 @@ def _series(o: Outcome, label: str) -> dict:
 def run(args) -> int:
     if args.preset:
         return run_preset(args)
+    demo = MODELS[args.model].demo_preset if args.model in MODELS else None
+    if demo and args.config is None and not _settings_given(args):
+        print(f"--model {args.model} with no other setting: running its demo, --preset {demo}", file=sys.stderr)
+        args.preset = demo
+        return run_preset(args)
     spec, family, cfg = resolve(args)
     o = run_one(spec, family, cfg, args.out, args)
     report(spec, family, cfg, o.metrics, o.curves, o.checks, o.note)
@@ -299,6 +304,13 @@ def run(args) -> int:
           f"per-replicate values: {o.run_dir.path('samples.npz')})")
     print(f"figure:  {o.run_dir.path('figure.png')}")
     return 0
+
+
+def _settings_given(args) -> bool:
+    """Whether any loop or family setting was given on the command line."""
+    names = {f.name for f in dataclasses.fields(LoopConfig)} | {f.name for spec in MODELS.values()
+                                                                   for f in spec.fields()}
+    return any(getattr(args, n, None) is not None for n in names)
 
 
 def run_preset(args) -> int:
@@ -358,8 +370,16 @@ def _simulate(spec, family, cfg, run_dir, status, args):
                desc=f"{spec.name}/{cfg.mode}", mininterval=0.5)
     last_save = time.monotonic()
 
+    tokens = getattr(family, "tokens_per_generation", None)  # families that train on tokens report tokens/s
+    last_tick = [time.monotonic(), start]
+
     def on_chunk(state):
         nonlocal last_save
+        if tokens is not None and state.generation > last_tick[1]:
+            now = time.monotonic()
+            rate = tokens() * cfg.replicates * (state.generation - last_tick[1]) / (now - last_tick[0])
+            bar.set_postfix_str(f"{rate:,.0f} train tokens/s (incl. sampling, scoring, compile)")
+            last_tick[:] = [now, state.generation]
         bar.update(state.generation - bar.n)
         if state.generation < cfg.generations and time.monotonic() - last_save >= args.checkpoint_every:
             run_dir.save_checkpoint(state)

@@ -120,3 +120,35 @@ PRESETS.update({p.name: p for p in (
         figure="experiments.gaussian_figures:fresh_sweep",
     ),
 )})
+
+# Byte-level transformer LMs (collapse/families/transformer.py). The demo is what `--model transformer` runs.
+_LM_CPU = {"T": 128, "steps": 100}
+_LM_GPU = {"context": 256, "width": 512, "depth": 8, "heads": 8, "T": 8192, "steps": 4000, "batch": 64,
+           "lr": 1e-3, "warmup": 200, "holdout": 1000, "diag_samples": 512}
+PRESETS.update({p.name: p for p in (
+    Preset(
+        "lm-demo",
+        "CPU demo (a few minutes on 2 cores): byte-level transformer LMs trained on their own samples, replace vs "
+        "accumulate, 5 generations × 2 replicates; held-out human perplexity per generation.",
+        tuple(PresetRun(mode, "transformer", _LM_CPU, {"generations": 5, "replicates": 2, "seed": 0, "mode": mode})
+              for mode in ("replace", "accumulate")),
+    ),
+    Preset(
+        "lm-modes",
+        "Byte-level transformer LMs under every data policy (replace, accumulate, accumulate-subsample, mix λ=1, "
+        "fresh w=0.5), 6 generations × 2 replicates, CPU scale (≈ 15 min on 2 cores).",
+        tuple(PresetRun(label, "transformer", _LM_CPU, {"generations": 6, "replicates": 2, "seed": 0, **loop})
+              for label, loop in (("replace", {"mode": "replace"}), ("accumulate", {"mode": "accumulate"}),
+                                  ("accumulate-subsample", {"mode": "accumulate-subsample"}),
+                                  ("mix λ=1", {"mode": "mix", "mix_ratio": 1.0}),
+                                  ("fresh w=0.5", {"mode": "fresh", "real_weight": 0.5}))),
+    ),
+    Preset(
+        "lm-modes-gpu",
+        "The lm-modes comparison at GPU scale (≈ 25M parameters, 256-byte context, 8,192 windows per block; not run "
+        "on CPU).",
+        tuple(PresetRun(label, "transformer", _LM_GPU, {"generations": 10, "replicates": 1, "seed": 0, **loop})
+              for label, loop in (("replace", {"mode": "replace"}), ("accumulate", {"mode": "accumulate"}),
+                                  ("mix λ=1", {"mode": "mix", "mix_ratio": 1.0}))),
+    ),
+)})

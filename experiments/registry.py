@@ -174,4 +174,32 @@ GMM_CLASSIFY = ModelSpec(
     theory=gmm_classify_theory,
 )
 
-MODELS = {spec.name: spec for spec in (LINEAR, GAUSSIAN, GMM, GMM_CLASSIFY)}
+TRANSFORMER = ModelSpec(
+    name="transformer",
+    family_cls=TransformerLM,
+    main_metric="heldout_ppl",
+    metric_label="held-out human perplexity (per byte)",
+    field_help={
+        "corpus": "human corpus: 'pydoc' (Python's reference docs, ships with Python), a folder of .txt files, "
+                  "or a .jsonl file with a 'text' field",
+        "T": "human windows per block (generation 1's training set)",
+        "M": "synthetic windows per generation (default: T)",
+        "holdout": "held-out human windows (validation split) for heldout_ppl",
+        "context": "window length L in bytes (the model's context)",
+        "width": "transformer width",
+        "depth": "transformer blocks",
+        "heads": "attention heads (must divide width)",
+        "steps": "optimizer steps per generation (the same in every mode: matched compute)",
+        "batch": "windows per optimizer step",
+        "lr": "peak AdamW learning rate (linear warmup, cosine decay to lr/10)",
+        "warmup": "warmup steps",
+        "temperature": "sampling temperature (0 = greedy)",
+        "top_k": "sample from the k most likely bytes (0 = off)",
+        "top_p": "nucleus sampling mass (1 = off)",
+        "diag_samples": "windows sampled per generation for the n-gram diagnostics",
+    },
+    loop_defaults={"generations": 5, "replicates": 2},
+    demo_preset="lm-demo",
+)
+
+MODELS = {spec.name: spec for spec in (LINEAR, GAUSSIAN, GMM, GMM_CLASSIFY, TRANSFORMER)}
