@@ -1,0 +1,1 @@
+"""Supervised tasks for neural families: data, tokenizers and metrics."""
