@@ -143,6 +143,16 @@ def linear_verifier_rates(pi_pos, p_class, acc_class):
     return phi, psi, (phi / (phi + psi) if phi + psi > 0 else 0.5)
 
 
+def best_of_k_error(p, k, acc_v):
+    """Error after best-of-k on binary labels: k candidates, each wrong independently with probability p; the
+    verifier sign(w_vᵀx) picks a candidate that agrees with it when there is one. The chosen label is wrong when
+    all k are wrong, or when both labels occur and the verifier is wrong:
+    q = p^k + (1 − p^k − (1−p)^k)(1 − acc_v), for balanced classes and symmetric noise. [derived:
+    docs/verification.md §4] Only label-independent-of-x noise makes this exact."""
+    mixed = 1 - p**k - (1 - p) ** k
+    return p**k + mixed * (1 - acc_v)
+
+
 def _phi_density(s):
     return math.exp(-s * s / 2) / math.sqrt(2 * math.pi)
 

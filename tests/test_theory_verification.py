@@ -1,0 +1,249 @@
+"""theory/verification.py against simulation of collapse/families/gmm_classify.py (papers.md §2.1).
+
+One compiled program per (student, N): the drawn rates (‖μ‖, p, ϕ, ψ) and the effective dimension enter as
+arrays (unused coordinates get zero variance and zero mean), so hypothesis varies values at fixed shapes.
+Every statistical check is |simulation − theory| < 4 SE with SE from the replicates.
+"""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+from collapse.families.base import Segment
+from collapse.families.gmm_classify import ClassifyParams, GMMClassify
+from theory import verification as tv
+
+D = 20  # the compiled dimension; the effective dimension d_eff <= D
+R = 400
+
+
+@functools.cache
+def simulator(student: str, N: int, verifier: str = "phi-psi", replicates: int = R, k: int = 1):
+    """jit(vmap) of: label-noise generator → selection → student, per replicate. Returns metrics, ŵ, K, a."""
+    fam = GMMClassify(d=D, N=N, verifier=verifier, student=student, chunk=4096, k=k)
+
+    def one(key, d_eff, mu_norm, flip, phi, psi, mu_dir, scale):
+        k_s, k_g = jax.random.split(key)
+        world = fam.setup(k_s, N)
+        on = (jnp.arange(D) < d_eff).astype(float)
+        if mu_dir is None:  # isotropic: μ along e₁ (any direction is equivalent)
+            mu = mu_norm * jnp.zeros(D).at[0].set(1.0)
+            scale = on
+        else:
+            mu = mu_dir
+        unit = mu / jnp.linalg.norm(mu)
+        world = world._replace(mu=mu, scale=scale, phi=phi, psi=psi, bayes_dir=unit, w_verifier=unit)
+        gen = ClassifyParams(jnp.zeros(D), jnp.zeros(()), jnp.ones(()), flip, jnp.zeros(4))
+        block = fam.generate(k_g, world, gen, N)
+        params = fam.fit(world, (Segment(block, jnp.ones(1), real=False, uniform=True),))
+        out = dict(fam.score(None, world, params))
+        c = params.counts
+        K = c[2] + c[3]
+        out.update(w=params.w, K=K, a=jnp.where(K > 0, (c[2] - c[3]) / jnp.maximum(K, 1), 0.0))
+        return out
+
+    batched = jax.jit(jax.vmap(one, in_axes=(0,) + (None,) * 7))
+
+    def run(seed, d_eff=D, mu_norm=1.0, p=0.0, phi=1.0, psi=1.0, mu=None, scale=None):
+        keys = jax.random.split(jax.random.key(seed), replicates)
+        two = lambda v: jnp.full(2, v, float)  # noqa: E731
+        mu = None if mu is None else jnp.asarray(mu, float)
+        scale = jnp.ones(D) if scale is None else jnp.asarray(scale, float)
+        out = batched(keys, d_eff, mu_norm, two(p), two(phi), two(psi), mu, scale)
+        return {k: np.asarray(v) for k, v in out.items()}
+
+    return run
+
+
+def within(samples, theory, z=4.0):
+    samples = np.asarray(samples, float)
+    se = samples.std(ddof=1) / math.sqrt(samples.size)
+    diff = samples.mean() - theory
+    return abs(diff) <= z * se or (se == 0 and abs(diff) < 1e-9), (samples.mean(), theory, se)
+
+
+rates = dict(p=st.floats(0, 1), phi=st.floats(0, 1), psi=st.floats(0, 1))
+# No shrinking: each example is a compiled simulation, and a failure's drawn values are printed anyway.
+FAST = dict(phases=(Phase.explicit, Phase.reuse, Phase.generate))
+
+
+@settings(**FAST, max_examples=12)
+@given(d_eff=st.integers(1, D), mu_norm=st.floats(0.2, 2.0), N=st.sampled_from([300, 3000]), **rates)
+def test_finite_n_centroid_formula_matches_simulation(d_eff, mu_norm, N, p, phi, psi):
+    """Σ = I, centroid: (i) the exact conditional formula E[acc | K, a] averaged over the simulated (K, a)
+    (Rao–Blackwell: paired differences); (ii) centroid_finite, which also integrates K and a (when rN ≥ 50,
+    where the normal approximations of the binomials are meant to hold); (iii) r and q."""
+    sim = simulator("centroid", N)(1, d_eff, mu_norm, p, phi, psi)
+    r, q, _ = tv.selection_rates(p, phi, psi)
+    given_ka = tv.centroid_accuracy_given(mu_norm, d_eff, sim["K"], sim["a"])
+    ok, info = within(sim["accuracy"] - given_ka, 0.0)
+    assert ok, info
+    if r * N >= 50:
+        ok, info = within(sim["accuracy"], tv.centroid_finite(mu_norm, d_eff, N, r, q))
+        assert ok, info
+    ok, info = within(sim["r"], r)
+    assert ok, info
+    if r * N >= 50:  # E[W/K] = q exactly when K > 0, and P(K = 0) is negligible here
+        ok, info = within(sim["q"], q)
+        assert ok, info
+    assert np.all(np.isfinite(sim["accuracy"]))
+
+
+@settings(**FAST, max_examples=6)
+@given(mu_norm=st.floats(0.3, 1.5), **rates)
+def test_centroid_mean_direction_is_one_minus_2q_times_mu(mu_norm, p, phi, psi):
+    """E ŵ = c μ with c = 1 − 2q exactly (given K > 0), so the limit direction is sign(c)·μ and the N → ∞
+    accuracy is Φ(sign(c)‖μ‖²/sqrt(μᵀΣμ)) — here with a non-isotropic Σ, where that is not Bayes."""
+    scale = np.sqrt(np.linspace(0.2, 3.0, D))
+    mu = mu_norm * np.ones(D) / math.sqrt(D)
+    sim = simulator("centroid", 3000)(2, mu=mu, p=p, phi=phi, psi=psi, scale=scale)
+    r, q, _ = tv.selection_rates(p, phi, psi)
+    c = (1 - 2 * q) * (1 - (1 - r) ** 3000)  # ŵ = 0 when nothing is kept (probability (1 − r)^N)
+    for j in (0, D // 2, D - 1):
+        ok, info = within(sim["w"][:, j], c * mu[j])
+        assert ok, (j, info)
+    limit = tv.centroid_limit_accuracy(mu, scale**2, c)
+    assert limit < tv.bayes_accuracy(mu, scale**2) or c <= 0
+    if abs(c) > 0.2:  # the simulated accuracy lies on the limit's side of ½
+        assert np.sign(sim["accuracy"].mean() - 0.5) == np.sign(limit - 0.5)
+
+
+@settings(**FAST, max_examples=4)
+@given(**rates)
+def test_least_squares_converges_to_its_limit_direction(p, phi, psi):
+    """ŵ → c/(1 + μᵀΣ⁻¹μ) Σ⁻¹μ (papers.md §2.1), checked coordinatewise at N = 10,000 (bias O(d/N) is far
+    below the SE of R = 400 replicates' mean, ≈ 1/sqrt(R·N·r))."""
+    scale = np.sqrt(np.linspace(0.5, 2.0, D))
+    mu = np.linspace(1.0, -0.5, D) / 3
+    r, q, _ = tv.selection_rates(p, phi, psi)
+    if r < 0.2:
+        return  # too few kept samples for the limit at this N; the r = 0 case is tested separately
+    sim = simulator("ls", 10_000)(3, mu=mu, p=p, phi=phi, psi=psi, scale=scale)
+    w_inf, acc_inf = tv.ls_limit(mu, scale**2, 1 - 2 * q)
+    for j in (0, D // 3, D - 1):
+        ok, info = within(sim["w"][:, j], w_inf[j])
+        assert ok, (j, info)
+    if abs(1 - 2 * q) > 0.3:
+        assert np.sign(sim["accuracy"].mean() - 0.5) == np.sign(acc_inf - 0.5)
+
+
+@settings(**FAST, max_examples=8)
+@given(p=st.floats(0, 1), c=st.floats(0.05, 1.0), mu_norm=st.floats(0.3, 1.5))
+def test_random_verifier_never_beats_no_verification(p, c, mu_norm):
+    """A random verifier keeps a fraction c whatever the label: q = p, so it only shrinks the data. Its student
+    never moves further from ½ than the unverified one beyond 4 SE of the difference: for p < ½ it is not better,
+    for p > ½ (both below ½) it is not worse — fewer data make a collapsed student *less* wrong, so "never beats"
+    holds only on the p < p⋆ = ½ side."""
+    none = simulator("centroid", 3000)(4, 10, mu_norm, p, 1.0, 1.0)
+    rand = simulator("centroid", 3000)(5, 10, mu_norm, p, c, c)
+    diff = rand["accuracy"].mean() - none["accuracy"].mean()
+    se = math.hypot(rand["accuracy"].std(ddof=1), none["accuracy"].std(ddof=1)) / math.sqrt(R)
+    side = np.sign(0.5 - p)
+    assert side * diff < 4 * se, (diff, se)
+    ok, info = within(rand["q"], p)
+    assert ok, info
+
+
+@settings(**FAST, max_examples=8)
+@given(phi=st.floats(0.2, 1.0), psi=st.floats(0.2, 1.0), side=st.sampled_from([-1, 1]))
+def test_accuracy_flips_sign_at_p_star(phi, psi, side):
+    """p = p⋆ ∓ 0.2: the student lands on the Bayes side (accuracy > ½) below p⋆ and on the wrong side above
+    it, significantly (4 SE), and E ŵᵀμ has the sign of p⋆ − p."""
+    _, _, p_star = tv.selection_rates(0.0, phi, psi)
+    p = p_star - side * 0.2
+    if not 0 <= p <= 1:
+        return
+    sim = simulator("centroid", 3000)(6, 10, 1.0, p, phi, psi)
+    acc = sim["accuracy"]
+    se = acc.std(ddof=1) / math.sqrt(R)
+    assert side * (acc.mean() - 0.5) > 4 * se, (acc.mean(), se)
+    proj = sim["w"][:, 0]
+    assert side * proj.mean() > 4 * proj.std(ddof=1) / math.sqrt(R)
+
+
+@settings(**FAST, max_examples=4)
+@given(angle=st.floats(0, 180), p=st.floats(0.05, 0.95))
+def test_linear_verifier_rates_match_its_accuracy(angle, p):
+    """On a label-noise generator, 'keep iff sign(w_vᵀx) = y'' has ϕ = acc_v, ψ = 1 − acc_v and p⋆ = acc_v."""
+    sim_angle = _linear_verifier_sim(angle)(p)
+    acc_v = float(math.erfc(-math.cos(math.radians(angle)) / math.sqrt(2)) / 2)
+    phi, psi, p_star = tv.linear_verifier_rates(0.5, (p, p), (acc_v, acc_v))
+    for key, value in (("phi", phi), ("psi", psi)):
+        ok, info = within(sim_angle[key], value)
+        assert ok, (key, info)
+
+
+@settings(**FAST, max_examples=4)
+@given(p=st.floats(0, 1), mu_norm=st.floats(0.3, 1.5))
+def test_best_of_k_error(p, mu_norm):
+    """Best-of-3 with the Bayes rule as scorer: q = p³ + (1 − p³ − (1−p)³)(1 − Φ(‖μ‖)) (all kept, r = 1)."""
+    sim = simulator("centroid", 3000, verifier="best-of-k", k=3)(9, 10, mu_norm, p)
+    acc_v = float(math.erfc(-mu_norm / math.sqrt(2)) / 2)
+    ok, info = within(sim["q"], tv.best_of_k_error(p, 3, acc_v))
+    assert ok, info
+    assert np.all(sim["r"] == 1)
+
+
+@functools.cache
+def _linear_verifier_sim_compiled():
+    fam = GMMClassify(d=D, N=3000, verifier="linear")
+
+    def one(key, angle, flip):
+        k_s, k_g, k_v = jax.random.split(key, 3)
+        world = fam.setup(k_s, fam.N)
+        mu = jnp.zeros(D).at[0].set(1.0)
+        t = jnp.deg2rad(angle)
+        w_v = jnp.cos(t) * mu + jnp.sin(t) * jnp.zeros(D).at[1].set(1.0)
+        world = world._replace(mu=mu, scale=jnp.ones(D), bayes_dir=mu, w_verifier=w_v)
+        gen = ClassifyParams(jnp.zeros(D), jnp.zeros(()), jnp.ones(()), flip, jnp.zeros(4))
+        block = fam.generate(k_g, world, gen, fam.N)
+        params = fam.fit(world, (Segment(block, jnp.ones(1), real=False, uniform=True),))
+        return fam.score(None, world, params)
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
+
+
+def _linear_verifier_sim(angle):
+    def run(p):
+        keys = jax.random.split(jax.random.key(8), R)
+        out = _linear_verifier_sim_compiled()(keys, angle, jnp.full(2, p))
+        return {k: np.asarray(v) for k, v in out.items()}
+    return run
+
+
+def test_paper_finite_n_formula_approaches_the_exact_one():
+    """papers.md's Φ((1−2q)‖μ‖²/sqrt((1−2q)²‖μ‖² + d/(rN))) drops the noise along μ and the count
+    fluctuations; its gap to centroid_finite shrinks as N grows (deterministic)."""
+    gaps = [abs(tv.centroid_finite_paper(1.0, 50, N, 0.8, 0.2) - tv.centroid_finite(1.0, 50, N, 0.8, 0.2))
+            for N in (100, 1000, 10_000, 100_000)]
+    assert all(b < a for a, b in zip(gaps, gaps[1:], strict=False)), gaps
+    assert gaps[-1] < 1e-4
+
+
+def test_class_specific_condition():
+    """Class-specific rates: the student's side of ½ follows c = Σπ_y[(1−p_y)ϕ_y − p_yψ_y]/r, not the
+    average rates (here ϕ̄ = ψ̄ would put p⋆ at ½ and p̄ = 0.5 exactly on it)."""
+    r, q, c = tv.class_rates(0.5, (0.2, 0.8), (1.0, 0.2), (0.2, 1.0))
+    # class +1: (0.8·1 − 0.2·0.2) = 0.76; class −1: (0.2·0.2 − 0.8·1) = −0.76 -> c = 0
+    assert abs(c) < 1e-12
+    r, q, c = tv.class_rates(0.5, (0.2, 0.6), (1.0, 1.0), (0.2, 0.5))
+    assert c > 0 and q < 0.5
+
+
+@pytest.mark.slow
+def test_iterated_recursion_matches_simulation_in_high_dimension():
+    """The approximate iterated-loop recursion, d = 50, N = 500, through the engine (replace mode)."""
+    from collapse import LoopConfig, run_loop
+    from theory.check import check
+
+    fam = GMMClassify(d=50, N=500, p=0.3, verifier="phi-psi", phi=0.9, psi=0.4)
+    cfg = LoopConfig(generations=6, replicates=2000, seed=0)
+    m = run_loop(fam, cfg)
+    for curve in tv.gmm_classify_theory(fam, cfg):
+        assert check(m[curve.metric], curve).agree, curve.name
