@@ -86,4 +86,62 @@ def _lm_share_spec() -> DriverSpec:
     )
 
 
-DRIVERS = {spec.name: spec for spec in (_summarize_spec(), _lm_share_spec())}
+def _eigen_run(config, seed, progress):
+    from collapse.tasks.eigen_loop import run
+
+    return dataclasses.asdict(run(config, seed, progress))
+
+
+def _eigen_report(config, results):
+    from experiments.eigen_report import eigen_report
+
+    return eigen_report(config, results)
+
+
+def _eigen_spec() -> DriverSpec:
+    from collapse.tasks.eigen_loop import RULES, EigenExperiment
+    from collapse.tasks.numbers import TOKENIZERS
+
+    return DriverSpec(
+        name="eigen",
+        config_cls=EigenExperiment,
+        run=_eigen_run,
+        report=_eigen_report,
+        field_help={
+            "n": "matrix size n (>= 2): random symmetric n×n matrices, entries U[-scale, scale]",
+            "tokenizer": "number tokenizer at 3 significant digits: p1000 (sign, mantissa, exponent) or fp15",
+            "width": "model width", "heads": "attention heads", "enc_depth": "encoder layers",
+            "dec_depth": "decoder layers", "n_real": "real (matrix, eigenvalues) pairs of the generator",
+            "N": "synthesized pool sizes for the students, comma-separated",
+            "k": "beams per matrix (k >= 1)",
+            "tau": "tolerance that makes a label correct for selection: Σ|λ̂−λ|/Σ|λ| < τ (> 0)",
+            "rules": f"comma-separated selection rules: {', '.join(RULES)}",
+            "phi": "noisy verifier: keep probability of a correct label",
+            "psi": "noisy verifier: keep probability of a wrong label",
+            "steps": "generator training steps", "student_steps": "each student's steps (default: steps)",
+            "batch": "batch size", "lr": "peak learning rate",
+            "verifier_width": "weak learned verifier's width",
+            "verifier_steps": "weak learned verifier's steps (default: steps / 2)",
+            "test_size": "real test matrices (greedy accuracy)", "decode_batch": "matrices per compiled decoding call",
+            "scale": "entries are U[-scale, scale]",
+        },
+        choices={"tokenizer": TOKENIZERS},
+        presets={
+            "eigen-cpu": ("student greedy accuracy vs N per selection rule, generator as a line; 2×2 matrices, "
+                          "CPU scale (see README for the run time)", EIGEN_CPU),
+            "eigen-gpu": ("the paper's scale on a GPU: 5×5 matrices, width 512, encoder 6 / decoder 1, 3 seeds "
+                          "(not run in this session)", EIGEN_GPU),
+        },
+    )
+
+
+EIGEN_CPU = {"n": 2, "width": 32, "heads": 4, "enc_depth": 6, "dec_depth": 1, "n_real": 20_000,
+             "N": (5000, 20_000, 80_000), "k": 4, "steps": 2000, "batch": 64, "lr": 2e-3,
+             "rules": ("top", "oracle-prune", "oracle-best", "learned"), "verifier_width": 16,
+             "verifier_steps": 1000, "test_size": 1000, "decode_batch": 500}
+EIGEN_GPU = {"n": 5, "width": 512, "heads": 8, "enc_depth": 6, "dec_depth": 1, "n_real": 200_000,
+             "N": (20_000, 100_000, 500_000), "k": 8, "steps": 60_000, "batch": 256, "lr": 3e-4,
+             "rules": ("top", "oracle-prune", "oracle-best", "noisy", "learned", "real"),
+             "verifier_width": 128, "test_size": 10_000, "decode_batch": 2000, "seeds": 3}
+
+DRIVERS = {spec.name: spec for spec in (_summarize_spec(), _lm_share_spec(), _eigen_spec())}

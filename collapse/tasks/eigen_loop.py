@@ -148,9 +148,14 @@ def greedy_values(exp: EigenExperiment, graphdef, params, src) -> np.ndarray:
 
 
 def accuracy(exp: EigenExperiment, graphdef, params, src, lam) -> dict:
-    """{τ: fraction of test matrices whose greedy decode is within τ} — THE accuracy of a model."""
+    """{"τ": fraction of test matrices whose greedy decode is within τ} — THE accuracy of a model (keys are
+    τ formatted with ``tau_key``, so the dict survives a JSON round trip unchanged)."""
     err = relative_error(greedy_values(exp, graphdef, params, src), lam)
-    return {tau: float(np.mean(err < tau)) for tau in TAUS}
+    return {tau_key(tau): float(np.mean(err < tau)) for tau in TAUS}
+
+
+def tau_key(tau: float) -> str:
+    return f"{tau:g}"
 
 
 def select(exp: EigenExperiment, rule: str, cand, cand_tok, err, lam, src_tok, key, verifier_pred=None):
@@ -226,7 +231,7 @@ def run(exp: EigenExperiment, seed: int, progress=lambda msg: None) -> RunResult
             row = {"rule": rule, "N": N, "kept": int(idx.size),
                    **{k: float(v) for k, v in stats._asdict().items() if k not in ("n", "kept_count")}}
             if idx.size == 0:
-                row["accuracy"] = {tau: float("nan") for tau in TAUS}
+                row["accuracy"] = {tau_key(tau): float("nan") for tau in TAUS}
             else:
                 # Fixed capacity max(N): every student's arrays have one shape, so training compiles once.
                 src_s = np.zeros_like(src_pool)
@@ -242,7 +247,7 @@ def run(exp: EigenExperiment, seed: int, progress=lambda msg: None) -> RunResult
 
 
 def _fmt(acc: dict) -> str:
-    return ", ".join(f"τ={tau:g}: {a:.3f}" for tau, a in acc.items())
+    return ", ".join(f"τ={tau}: {a:.3f}" for tau, a in acc.items())
 
 
 def experiment_fields():
