@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from collapse.errors import require
 
 MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "fresh", "edit")
-EDIT_SCHEDULES = ("disjoint", "geometric", "iid", "confidence", "explicit")
+EDIT_SCHEDULES = ("disjoint", "geometric", "iid", "confidence", "explicit", "tokens")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class LoopConfig:
         generation, each label edited at most once), "geometric" (disjoint, round(f·T·η^(n−2)) labels),
         "iid" (each label independently with probability f, overlapping), "confidence" (the round(f·T)
         labels the current model fits best), "explicit" (``edit_masks``: G − 1 rows of T zeros/ones,
-        row j forming generation j + 2).
+        row j forming generation j + 2), "tokens" (token-level ToEdit: the family's ``edit`` operator
+        rewrites the current block with model n − 1 as the prior; which tokens change is decided by the
+        family's edit rule, not by f — see collapse/lm/edit.py).
     """
 
     mode: str = "replace"

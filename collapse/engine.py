@@ -75,8 +75,15 @@ class _Program:
         params, pool = carry
         k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
         confidence = getattr(fam, "confidence", None)
-        ctx = StepContext(k_push, None if confidence is None else lambda block: confidence(world, params, block))
-        pool = pol.push(pool, fam.generate(k_gen, world, params, self.synth_size), n, ctx)
+        edit = getattr(fam, "edit", None)
+        ctx = StepContext(k_push, None if confidence is None else lambda block: confidence(world, params, block),
+                          None if edit is None else lambda key, block: edit(key, world, params, block))
+        if getattr(pol, "uses_synth", True):
+            synth = fam.generate(k_gen, world, params, self.synth_size)
+        else:  # token editing rewrites the pool itself; skip sampling a block nobody reads
+            template = jax.eval_shape(lambda: fam.generate(k_gen, world, params, self.synth_size))
+            synth = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template)
+        pool = pol.push(pool, synth, n, ctx)
         real = fam.sample_real(k_real, world) if pol.fresh_real else None
         segments = pol.training_set(k_select, pool, real, n)
         params = fam.fit(world, segments)

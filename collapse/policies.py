@@ -22,10 +22,13 @@ class StepContext(NamedTuple):
 
     key: a fresh key for this step. confidence: block -> [m] scores of how well the generating model
     (model n − 1) fits each sample of a block, higher = better (None if the family has no such score).
+    edit: (key, block) -> (edited block, eligible, changed) — model n − 1 as a token-editing prior over a
+    block (None if the family has no edit operator).
     """
 
     key: Any
     confidence: Callable | None
+    edit: Callable | None = None
 
 
 def _ones_like_block(block, value=1.0):
@@ -175,6 +178,12 @@ class Edit:
     masked rows with rows of the synthetic block, which must align with the real block (same size; the
     same fixed design in the linear family). See LoopConfig for the schedules. Records
     ``edit_fraction`` (|M_{n−1}|/T) and ``edited_ever`` (fraction of rows edited at least once).
+
+    Schedule "tokens" (text): the mask is token-level and chosen by the family's edit rule (ctx.edit);
+    ``edit_fraction`` is then the changed fraction of tokens, plus ``eligible_fraction``, and the overlap of
+    this generation's masks with the previous ones (``eligible_overlap`` = |E_n ∩ E_{n−1}|/|E_n|,
+    ``changed_overlap`` = |C_n ∩ ∪_{m<n} C_m|/|C_n|; disjoint masks give 0, i.i.d. masks the previous
+    mask's / the ever-edited fraction, ``edited_ever`` here).
     """
 
     schedule: str = "disjoint"
@@ -188,9 +197,29 @@ class Edit:
                 f"equal to T = {family.real_size} in edit mode (edited labels replace real ones row by row)")
         return family.real_size
 
+    @property
+    def uses_synth(self):
+        return self.schedule != "tokens"
+
     def init_pool(self, real, synth, generations):
+        if self.schedule == "tokens":
+            none = jnp.zeros(real.shape, bool)
+            return {"block": real, "edited": none, "mask": none, "eligible": none,
+                    "eligible_overlap": jnp.zeros((), jnp.float32), "changed_overlap": jnp.zeros((), jnp.float32)}
         none = jnp.zeros(_ones_like_block(real).shape[0], bool)
         return {"block": real, "edited": none, "mask": none}
+
+    def _push_tokens(self, pool, n, ctx):
+        require(ctx.edit is not None, "edit_schedule", self.schedule,
+                "used with a family that defines edit(key, world, params, block) (e.g. transformer)")
+        block, eligible, changed = ctx.edit(ctx.key, pool["block"])
+
+        def share(a, b):
+            return (jnp.sum(a & b) / jnp.maximum(jnp.sum(a), 1)).astype(jnp.float32)
+
+        return {"block": block, "edited": pool["edited"] | changed, "mask": changed, "eligible": eligible,
+                "eligible_overlap": share(eligible, pool["eligible"]),
+                "changed_overlap": share(changed, pool["edited"])}
 
     def _mask(self, pool, n, ctx):
         T = pool["edited"].shape[0]
@@ -209,6 +238,8 @@ class Edit:
         return (_ranks(priority) < size) & ~pool["edited"]
 
     def push(self, pool, synth, n, ctx):
+        if self.schedule == "tokens":
+            return self._push_tokens(pool, n, ctx)
         mask = self._mask(pool, n, ctx)
         return {"block": _where_rows(mask, synth, pool["block"]), "edited": pool["edited"] | mask, "mask": mask}
 
@@ -216,7 +247,13 @@ class Edit:
         return (Segment(pool["block"], _ones_like_block(pool["block"]), real=True, uniform=True),)
 
     def metrics(self, pool):
-        return {"edit_fraction": jnp.mean(pool["mask"]), "edited_ever": jnp.mean(pool["edited"])}
+        out = {"edit_fraction": jnp.mean(pool["mask"]), "edited_ever": jnp.mean(pool["edited"])}
+        if self.schedule == "tokens":  # fractions of the editable tokens (a window's first token is kept)
+            scored = pool["mask"][..., 1:].size
+            out = {"edit_fraction": jnp.sum(pool["mask"]) / scored, "edited_ever": jnp.sum(pool["edited"]) / scored,
+                   "eligible_fraction": jnp.sum(pool["eligible"]) / scored,
+                   "eligible_overlap": pool["eligible_overlap"], "changed_overlap": pool["changed_overlap"]}
+        return out
 
 
 def make_policy(cfg: LoopConfig, family):

@@ -197,8 +197,16 @@ TRANSFORMER = ModelSpec(
         "top_k": "sample from the k most likely bytes (0 = off)",
         "top_p": "nucleus sampling mass (1 = off)",
         "diag_samples": "windows sampled per generation for the n-gram diagnostics",
+        "edit_threshold": "edit mode (--edit-schedule tokens): ToEdit probability threshold in (0, 1]",
+        "edit_direction": "edit mode: above edits tokens with prior p >= threshold (ToEdit); below, p <= threshold",
+        "edit_top_k": "edit mode: candidates per edited token (the prior's top k, the original token included)",
+        "edit_top_p": "edit mode: keep only the candidates inside the prior's nucleus of this mass (1 = off)",
+        "edit_beta": "edit mode: redraw weights ∝ p^(1/β), β > 0 (β → 0: the prior's argmax)",
+        "prior": "edit mode: model (model n − 1 edits its own training block: iterated ToEdit) or bigram (a byte "
+                 "bigram fitted to the block)",
     },
-    loop_defaults={"generations": 5, "replicates": 2},
+    choices={"edit_direction": ("above", "below"), "prior": ("model", "bigram")},
+    loop_defaults={"generations": 5, "replicates": 2, "edit_schedule": "tokens"},  # --mode edit = token editing
     demo_preset="lm-demo",
 )
 

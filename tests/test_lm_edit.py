@@ -184,9 +184,9 @@ def test_ngram_prior_equals_hand_counts():
 
 
 def _ngram_table(state, tokens):
-    from collapse.lm.edit import _ngram_logprobs
+    from collapse.lm.edit import ngram_logprobs
 
-    return _ngram_logprobs(2)(state, tokens)
+    return ngram_logprobs(2)(state, tokens)
 
 
 def test_mask_overlap():
@@ -203,3 +203,35 @@ def test_mask_overlap():
 def test_bad_rules_are_config_errors(kw, param):
     with pytest.raises(ConfigError, match=param):
         EditRule(**kw)
+
+
+def test_token_schedule_records_fractions_and_overlaps():
+    """The edit policy's "tokens" schedule with a hand-made edit operator: masks, fractions, overlaps."""
+    from collapse.policies import Edit, StepContext
+
+    real = jnp.zeros((2, 5), jnp.float32)
+    masks = [np.array([[0, 1, 1, 0, 0], [0, 0, 0, 1, 0]], bool), np.array([[0, 1, 0, 0, 1], [0, 0, 0, 0, 0]], bool)]
+    pol = Edit(schedule="tokens")
+    assert not pol.uses_synth
+    pool = pol.init_pool(real, real, 3)
+    for n, m in enumerate(masks, start=2):
+        changed = m & np.array([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1]], bool)  # position (0, 2) eligible, redrawn same
+        ctx = StepContext(jax.random.key(n), None, lambda k, b, m=m, c=changed: (b + jnp.asarray(c), jnp.asarray(m),
+                                                                                  jnp.asarray(c)))
+        pool = pol.push(pool, None, n, ctx)
+    got = {k: float(v) for k, v in pol.metrics(pool).items()}
+    # scored positions: 2 windows × 4 (first tokens kept) = 8
+    assert got == pytest.approx({"edit_fraction": 2 / 8, "edited_ever": 3 / 8, "eligible_fraction": 2 / 8,
+                                 "eligible_overlap": 1 / 2, "changed_overlap": 1 / 2})
+    np.testing.assert_array_equal(np.asarray(pool["block"]), np.array([[0, 2, 0, 0, 1], [0, 0, 0, 1, 0]]))
+
+
+@pytest.mark.parametrize("flag, value, param", [("--edit-threshold", "1.5", "edit_threshold"),
+                                                ("--edit-threshold", "0", "edit_threshold"),
+                                                ("--edit-top-k", "0", "edit_top_k"), ("--edit-beta", "0", "edit_beta")])
+def test_cli_rejects_bad_edit_settings_in_one_line(flag, value, param, capsys):
+    from experiments.gen_loop import main
+
+    assert main(["--model", "transformer", "--mode", "edit", flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and param in err and value in err

@@ -31,11 +31,14 @@ from collapse.errors import require
 from collapse.families.base import Segment
 from collapse.lm import model as lm
 from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
+from collapse.lm.edit import EditRule, edit_from_logprobs, fit_bigram, ngram_logprobs, transformer_logprobs
 from collapse.lm.ngrams import bigram_counts, text_stats
 from collapse.lm.sampling import check_sampling, sample
 from collapse.lm.scoring import probability_histogram
 from collapse.lm.tokenizer import VOCAB_SIZE
 from collapse.lm.train import TrainConfig, train
+
+PRIORS = ("model", "bigram")  # editing prior: model n − 1 (iterated ToEdit) or a byte bigram of the block
 
 
 class LMWorld(NamedTuple):
@@ -73,6 +76,9 @@ class TransformerLM:
     T: human windows per block; M: synthetic windows per generation (default T).
     steps, batch, lr, warmup: training of each generation. temperature, top_k, top_p: sampling.
     holdout: human validation windows for heldout_ppl; diag_samples: windows sampled for the text diagnostics.
+    edit_threshold, edit_direction, edit_top_k, edit_top_p, edit_beta, prior: token editing in edit mode with the
+    "tokens" schedule (:class:`collapse.lm.edit.EditRule`; prior "model" = model n − 1, "bigram" = a byte bigram
+    of the block being edited).
     """
 
     corpus: str = DEFAULT_CORPUS
@@ -91,6 +97,12 @@ class TransformerLM:
     top_p: float = 1.0
     holdout: int = 128
     diag_samples: int = 64
+    edit_threshold: float = 0.99
+    edit_direction: str = "above"
+    edit_top_k: int = 8
+    edit_top_p: float = 1.0
+    edit_beta: float = 1.5
+    prior: str = "model"
     name: str = "transformer"
 
     def __post_init__(self):
@@ -99,6 +111,8 @@ class TransformerLM:
             require(isinstance(v, int) and v >= 1, f, v, "an integer >= 1")
         require(self.M is None or (isinstance(self.M, int) and self.M >= 1), "M", self.M, "an integer >= 1")
         check_sampling(self.temperature, self.top_k, self.top_p, VOCAB_SIZE)
+        require(self.prior in PRIORS, "prior", self.prior, f"one of {', '.join(PRIORS)}")
+        self.edit_rule  # noqa: B018 (validates the edit_* fields)
         self.model_config  # noqa: B018 (validates width/heads)
         self.train_config  # noqa: B018
         _human(self.corpus, self.context, self.holdout, self.diag_samples)  # corpus errors surface here
@@ -110,6 +124,10 @@ class TransformerLM:
     @property
     def train_config(self) -> TrainConfig:
         return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
+
+    @property
+    def edit_rule(self) -> EditRule:
+        return EditRule(self.edit_threshold, self.edit_direction, self.edit_top_k, self.edit_top_p, self.edit_beta)
 
     @property
     def real_size(self) -> int:
@@ -165,3 +183,24 @@ class TransformerLM:
         hist = probability_histogram(lp, 10)
         out.update({f"tokprob_bin{i}": hist[i] for i in range(10)})
         return out
+
+    # -- token editing (edit mode, schedule "tokens"; collapse/lm/edit.py) ----------------------------------
+    def edit(self, key, world: LMWorld, params: LMParams, block):
+        """ToEdit one block of windows with model n − 1 (prior "model") or a byte bigram fitted to the block
+        (prior "bigram") as the prior: (edited block, eligible [T, L], changed [T, L]). Windows are edited one
+        at a time under lax.map (bounded memory: the prior's [L, V] log-probabilities per window)."""
+        tokens = block.astype(jnp.int32)
+        rule = self.edit_rule
+        if self.prior == "model":
+            logprobs, state = transformer_logprobs(self.model_config), params.params
+        else:
+            logprobs, state = ngram_logprobs(2), fit_bigram(tokens)
+
+        def one(args):
+            k, row = args
+            e = edit_from_logprobs(k, row[None], logprobs(state, row[None]), rule)
+            return e.tokens[0], e.eligible[0], e.changed[0]
+
+        keys = jax.random.split(key, tokens.shape[0])
+        new, eligible, changed = jax.lax.map(one, (keys, tokens), batch_size=min(64, tokens.shape[0]))
+        return new.astype(block.dtype), eligible, changed

@@ -126,7 +126,8 @@ class Prior:
 
 
 @functools.lru_cache(maxsize=16)
-def _transformer_logprobs(cfg):
+def transformer_logprobs(cfg):
+    """The pure prior function of a transformer config: (params, tokens [B, L]) -> log p [B, L, V]."""
     def logprobs(params, tokens):
         logits = lm.model(cfg, params)(lm.with_bos(tokens))
         return jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
@@ -135,7 +136,7 @@ def _transformer_logprobs(cfg):
 
 def transformer_prior(cfg, params) -> Prior:
     """A trained byte-level transformer (``cfg`` a TransformerConfig, ``params`` from :mod:`collapse.lm.train`)."""
-    return Prior(_transformer_logprobs(cfg), params, f"transformer {cfg.width}x{cfg.depth}", cfg.context)
+    return Prior(transformer_logprobs(cfg), params, f"transformer {cfg.width}x{cfg.depth}", cfg.context)
 
 
 class NgramState(NamedTuple):
@@ -155,7 +156,8 @@ def _context_ids(tokens, order: int):
 
 
 @functools.lru_cache(maxsize=8)
-def _ngram_logprobs(order: int):
+def ngram_logprobs(order: int):
+    """The pure prior function of an n-gram: (NgramState, tokens [B, L]) -> log p [B, L, V]."""
     def logprobs(state: NgramState, tokens):
         ids = _context_ids(tokens, order)
         row = jnp.searchsorted(state.contexts, ids)
@@ -182,9 +184,21 @@ def fit_ngram(windows, order: int = 3, alpha: float = 0.01) -> NgramState:
     return NgramState(jnp.asarray(contexts, jnp.int32), jnp.asarray(np.log(probs), jnp.float32))
 
 
+def fit_bigram(windows, alpha: float = 0.01) -> NgramState:
+    """The byte bigram prior of :func:`fit_ngram` (order 2) with a dense context table: jittable (for use inside
+    the engine's compiled loop), same probabilities."""
+    w = jnp.asarray(windows).astype(jnp.int32)
+    ctx = _context_ids(w, 2).reshape(-1)
+    C = VOCAB_SIZE + 1  # every context id a window can hold (bytes and BOS)
+    counts = jnp.bincount(ctx * VOCAB_SIZE + w.reshape(-1), length=C * VOCAB_SIZE).reshape(C, VOCAB_SIZE)
+    counts = jnp.concatenate([counts, jnp.bincount(w.reshape(-1), length=VOCAB_SIZE)[None]]).astype(jnp.float32)
+    logp = jnp.log(counts + alpha) - jnp.log(counts.sum(axis=1, keepdims=True) + alpha * VOCAB_SIZE)
+    return NgramState(jnp.arange(C, dtype=jnp.int32), logp)
+
+
 def ngram_prior(windows, order: int = 3, alpha: float = 0.01) -> Prior:
     """A byte n-gram prior fitted to int windows [N, L] (see :func:`fit_ngram`)."""
-    return Prior(_ngram_logprobs(order), fit_ngram(windows, order, alpha), f"byte {order}-gram (α={alpha})")
+    return Prior(ngram_logprobs(order), fit_ngram(windows, order, alpha), f"byte {order}-gram (α={alpha})")
 
 
 # -- jitted editing of a batch ---------------------------------------------------------------------------
