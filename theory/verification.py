@@ -168,6 +168,8 @@ def iterated_centroid(mu_norm, d, N, phi, psi, rounds, along, perp2, n_first):
     Round 1 starts from (along, perp2) = (α, β²) of the given model fitted on n_first samples (its noise is
     included in the first accuracy through centroid_accuracy_given). Returns accuracies of rounds 1..rounds
     (round 1 = the given model). [approx: derived in docs/verification.md §5]"""
+    if n_first <= 0:  # nothing kept in round 1: the zero rule, and it labels with fair coins afterwards
+        return np.full(rounds, 0.5)
     acc = [float(centroid_accuracy_given(mu_norm, d, n_first, along / mu_norm if mu_norm else 0.0, perp2))]
     alpha, beta2 = along, perp2 + (d - 1) / n_first
     for _ in range(rounds - 1):
