@@ -58,14 +58,14 @@ class SummarizeExperiment:
 
     name: str = "summarize"
     human_sentences: int = 1
-    distractor_facts: int = 2
+    distractor_facts: int = 1
     paraphrase: float = 0.5
     width: int = 64
     heads: int = 4
     enc_depth: int = 2
     dec_depth: int = 1
-    n_real: int = 400
-    N: tuple[int, ...] = (400, 1600)
+    n_real: int = 2000
+    N: tuple[int, ...] = (1000, 4000)
     k: int = 4
     temperature: float = 1.0
     selectors: tuple[str, ...] = SELECTORS
@@ -74,10 +74,10 @@ class SummarizeExperiment:
     external_enc_depth: int = 4
     external_real: int | None = None
     external_steps: int | None = None
-    steps: int = 600
-    batch: int = 32
+    steps: int = 1000
+    batch: int = 64
     lr: float = 2e-3
-    test_size: int = 500
+    test_size: int = 400
     decode_batch: int = 250
 
     def __post_init__(self):
