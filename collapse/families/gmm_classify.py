@@ -45,7 +45,7 @@ from jax.scipy.special import ndtr
 from collapse.errors import require
 from collapse.families.base import Segment
 from collapse.families.linear import COVARIANCES, covariance_spectrum
-from collapse.selection import best_of_k, keep_phi_psi, selection_stats
+from collapse.selection import best_of_k, selection_stats
 
 GENERATORS = ("label-noise", "linear")
 VERIFIERS = ("none", "oracle", "phi-psi", "random", "linear", "best-of-k")
@@ -95,9 +95,8 @@ class ClassifyWorld(NamedTuple):
     real: ClassifyData  # the n_real real samples generation 1 trains on
 
 
-def _at_angle(direction, key, degrees):
-    """A unit vector at ``degrees`` from the unit vector ``direction`` (random orthogonal complement)."""
-    v = jax.random.normal(key, direction.shape)
+def _at_angle(direction, v, degrees):
+    """A unit vector at ``degrees`` from the unit vector ``direction``, turned toward the random vector v."""
     v = v - (v @ direction) * direction
     v = v / jnp.maximum(jnp.linalg.norm(v), 1e-300)
     t = jnp.deg2rad(degrees)
@@ -198,14 +197,14 @@ class GMMClassify:
 
     # -- world -----------------------------------------------------------------------------
     def setup(self, key, synth_size: int) -> ClassifyWorld:
-        k_mu, k_v, k_g, k_real = jax.random.split(key, 4)
+        k_dirs, k_real = jax.random.split(key)
         scale = jnp.sqrt(covariance_spectrum(self.d, self.covariance, self.alpha))
-        u = jax.random.normal(k_mu, (self.d,))
+        u, v_verifier, v_generator = jax.random.normal(k_dirs, (3, self.d))
         mu = self.mu_norm * u / jnp.linalg.norm(u)
         bayes = u / scale**2
         bayes = bayes / jnp.linalg.norm(bayes)
-        w_v = _at_angle(bayes, k_v, self.verifier_angle)
-        w_g = _at_angle(bayes, k_g, 0.0 if self.generator_angle is None else self.generator_angle)
+        w_v = _at_angle(bayes, v_verifier, self.verifier_angle)
+        w_g = _at_angle(bayes, v_generator, 0.0 if self.generator_angle is None else self.generator_angle)
         phi, psi = (jnp.asarray(v, mu.dtype) for v in self.keep_rates)
         world = ClassifyWorld(mu, scale, bayes, w_v, w_g, phi, psi, None)
         truth = ClassifyParams(jnp.zeros(self.d), jnp.zeros(()), jnp.ones(()), jnp.zeros(2), jnp.zeros(4))
@@ -225,17 +224,19 @@ class GMMClassify:
     # -- drawing, labelling, selecting -----------------------------------------------------
     def _chunk(self, key, world, params, valid, select):
         """Label and select one chunk of B = valid.shape[0] fresh inputs. Returns its sufficient statistics."""
-        k_y, k_z, k_flip, k_keep = jax.random.split(key, 4)
+        k_u, k_z = jax.random.split(key)
         B = valid.shape[0]
-        y = jnp.where(jax.random.uniform(k_y, (B, 2))[:, 0] < self.pi_pos, 1.0, -1.0)
+        k = self.k if select else 1
+        # one uniform draw per chunk (columns: class, tie coin, keep, k flips) keeps the compiled program small
+        u = jax.random.uniform(k_u, (B, 3 + k))
+        y = jnp.where(u[:, 0] < self.pi_pos, 1.0, -1.0)
         x = y[:, None] * world.mu + jax.random.normal(k_z, (B, self.d)) * world.scale
         score = x @ params.w + params.b
-        coin = jnp.where(jax.random.uniform(k_y, (B, 2))[:, 1] < 0.5, 1.0, -1.0)  # ties (the zero rule)
+        coin = jnp.where(u[:, 1] < 0.5, 1.0, -1.0)  # ties (the zero rule) are broken by a fair coin
         rule = jnp.where(score > 0, 1.0, jnp.where(score < 0, -1.0, coin))
         base = jnp.where(params.use_truth > 0, y, rule)
         flip_prob = jnp.where(y > 0, params.flip[0], params.flip[1])
-        k = self.k if select else 1
-        flips = jax.random.uniform(k_flip, (B, k)) < flip_prob[:, None]
+        flips = u[:, 3:] < flip_prob[:, None]
         cand = base[:, None] * jnp.where(flips, -1.0, 1.0)  # [B, k]
         margin = x @ world.w_verifier
         if select and self.verifier == "best-of-k":
@@ -243,7 +244,7 @@ class GMMClassify:
         else:
             label = cand[:, 0]
         correct = label == y
-        kept = self._keep(k_keep, world, correct, y, label, margin) if select else jnp.ones(B, bool)
+        kept = self._keep(u[:, 2], world, correct, y, label, margin) if select else jnp.ones(B, bool)
         kept = kept & valid
         kw = kept.astype(x.dtype)
         xk = x * kw[:, None]
@@ -255,7 +256,8 @@ class GMMClassify:
         raw = (x, label, kw) if self.student == "logistic" else None
         return stats, raw
 
-    def _keep(self, key, world, correct, y, label, margin):
+    def _keep(self, u, world, correct, y, label, margin):
+        """Selection; u: [B] uniforms for the (ϕ, ψ) coins (the same rule as collapse.selection.keep_phi_psi)."""
         v = self.verifier
         if v in ("none", "best-of-k"):
             return jnp.ones(correct.shape, bool)
@@ -265,7 +267,7 @@ class GMMClassify:
             return jnp.where(margin >= 0, 1.0, -1.0) == label
         phi = jnp.where(y > 0, world.phi[0], world.phi[1])
         psi = jnp.where(y > 0, world.psi[0], world.psi[1])
-        return keep_phi_psi(key, correct, phi, psi)
+        return u < jnp.where(correct, phi, psi)
 
     def _draw(self, key, world, params, size, select):
         B = min(self.chunk, size)
