@@ -152,3 +152,55 @@ PRESETS.update({p.name: p for p in (
                                   ("mix λ=1", {"mode": "mix", "mix_ratio": 1.0}))),
     ),
 )})
+
+# Feng et al. 2025 (papers.md §2.1): generator → verifier → student on a two-class Gaussian mixture.
+_VER = {"d": 20, "mu_norm": 1.0}
+_VER_LOOP = {"generations": 2, "replicates": 400, "seed": 0}
+_VER_SETTINGS = ((0.2, "none", 1.0, 1.0), (0.6, "none", 1.0, 1.0), (0.6, "phi-psi", 1.0, 0.4),
+                 (0.3, "phi-psi", 0.2, 0.6))
+PRESETS.update({p.name: p for p in (
+    Preset(
+        "verify-vs-n",
+        "Feng et al. 2025, label-noise generator → (ϕ, ψ) verifier → centroid student (d=20, ‖μ‖=1): student "
+        "accuracy against N for four (p, ϕ, ψ); it tends to Bayes when p < p⋆ = ϕ/(ϕ+ψ) and to 1 − Bayes when "
+        "p > p⋆, along the finite-N theory.",
+        tuple(PresetRun(f"p={p}, {v} ϕ={phi} ψ={psi}, N={N}", "gmm-classify",
+                        {**_VER, "N": N, "p": p, "verifier": v, "phi": phi, "psi": psi}, _VER_LOOP)
+              for p, v, phi, psi in _VER_SETTINGS for N in (20, 200, 2000, 20000)),
+        figure="experiments.verification_figures:accuracy_vs_n",
+    ),
+    Preset(
+        "verify-vs-p",
+        "Feng et al. 2025: student accuracy against the generator's error p at N=2000 for verifiers with "
+        "p⋆ = 1/3, 1/2, 5/7; the student's side of ½ flips at p⋆ (dashed).",
+        tuple(PresetRun(f"ϕ={phi} ψ={psi}, p={p}", "gmm-classify",
+                        {**_VER, "N": 2000, "p": p, "verifier": "phi-psi", "phi": phi, "psi": psi}, _VER_LOOP)
+              for phi, psi in ((0.5, 1.0), (1.0, 1.0), (1.0, 0.4)) for p in (0.1, 0.3, 0.45, 0.6, 0.75, 0.9)),
+        figure="experiments.verification_figures:accuracy_vs_p",
+    ),
+    Preset(
+        "verify-proxy",
+        "Feng et al. 2025's proxy claim with linear verifiers sign(w_vᵀx) = y' at angles 0–150° from Σ⁻¹μ: the "
+        "measured p⋆ against the student's accuracy, for a label-noise generator (p=0.3) and a linear generator "
+        "at 60° (x-dependent errors); centroid student, N=2000.",
+        tuple(PresetRun(f"{name}, verifier {a}°", "gmm-classify",
+                        {**_VER, "N": 2000, "verifier": "linear", "verifier_angle": float(a), **gen}, _VER_LOOP,
+                        panel=name)
+              for name, gen in (("label noise p=0.3", {"p": 0.3}),
+                                ("linear generator 60°", {"generator": "linear", "generator_angle": 60.0}))
+              for a in (0, 30, 60, 75, 90, 105, 120, 150)),
+        figure="experiments.verification_figures:proxy",
+    ),
+    Preset(
+        "verify-iterated",
+        "Beyond the paper: the student of round t labels round t+1 (replace mode, 10 rounds, d=50, N=500, "
+        "centroid), with no verifier, a (ϕ, ψ) = (0.9, 0.4) verifier or an oracle, from a label-noise generator "
+        "(p = 0.3 or 0.6) or a centroid fitted to 100 real samples; lines = the iterated recursion (approx.).",
+        tuple(PresetRun(f"{v}", "gmm-classify", {"d": 50, "mu_norm": 1.0, "N": 500, **gen, **ver},
+                        {"generations": 10, "replicates": 1000, "seed": 0}, panel=panel)
+              for panel, gen in (("label noise p=0.3", {"p": 0.3}), ("label noise p=0.6", {"p": 0.6}),
+                                 ("linear generator, 100 real samples", {"generator": "linear", "n_real": 100}))
+              for v, ver in (("none", {}), ("ϕ=0.9 ψ=0.4", {"verifier": "phi-psi", "phi": 0.9, "psi": 0.4}),
+                             ("oracle", {"verifier": "oracle"}))),
+    ),
+)})
