@@ -144,4 +144,34 @@ EIGEN_GPU = {"n": 5, "width": 512, "heads": 8, "enc_depth": 6, "dec_depth": 1, "
              "rules": ("top", "oracle-prune", "oracle-best", "noisy", "learned", "real"),
              "verifier_width": 128, "test_size": 10_000, "decode_batch": 2000, "seeds": 3}
 
-DRIVERS = {spec.name: spec for spec in (_summarize_spec(), _lm_share_spec(), _eigen_spec())}
+def _toedit_text_spec() -> DriverSpec:
+    from experiments.toedit_text import EDIT_VARIANTS, GPU_PRESET, ToEditText, report, run
+
+    return DriverSpec(
+        name="toedit-text",
+        config_cls=ToEditText,
+        run=run,
+        report=report,
+        field_help={
+            "corpus": "human corpus: 'pydoc' (ships with Python), a folder of .txt files, or a .jsonl file",
+            "context": "window length in bytes", "width": "model width", "depth": "blocks", "heads": "heads",
+            "N": "windows in every training set (matched token budget)",
+            "prior_N": "human windows the prior (editor and synthetic-data generator) trains on",
+            "prior_steps": "the prior's optimizer steps",
+            "steps": "optimizer steps of every compared model", "batch": "windows per step",
+            "lr": "peak learning rate", "warmup": "warmup steps", "holdout": "held-out human windows",
+            "beta": "ToEdit redraw weights ∝ p^(1/β)", "ngram_order": "order of the byte n-gram prior",
+            "variants": "edit variants, comma-separated (default: all): " + "; ".join(EDIT_VARIANTS),
+        },
+        presets={
+            "toedit-text-cpu": ("ToEdit (a)+(c): human vs edited (7 rule/sampling/prior variants) vs synthetic vs "
+                                "50% mix at matched token budget, held-out human PPL and diagnostics, 3 seeds, CPU "
+                                "scale", {"seeds": 3}),
+            "toedit-text-gpu": ("the same at GPU scale (≈ 25M parameters, 16k windows of 256 bytes; not run)",
+                                GPU_PRESET),
+        },
+        default_seeds=3,
+    )
+
+
+DRIVERS = {spec.name: spec for spec in (_summarize_spec(), _lm_share_spec(), _eigen_spec(), _toedit_text_spec())}

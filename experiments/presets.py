@@ -204,3 +204,38 @@ PRESETS.update({p.name: p for p in (
                              ("oracle", {"verifier": "oracle"}))),
     ),
 )})
+
+# Iterated ToEdit on text (issue 7; experiments/toedit_iterate.py): edit → train → edit with the new model, vs replace.
+_TE_CPU = {"T": 128, "steps": 200}
+_TE_GPU = {**_LM_GPU, "T": 16384, "steps": 8000}
+PRESETS.update({p.name: p for p in (
+    Preset(
+        "toedit-iterate-cpu",
+        "Iterated ToEdit on byte-level text (CPU scale, 5 generations × 2 replicates): generation n edits generation "
+        "n − 1's training windows with model n − 1 as the prior (p >= 0.99, and the inverse rule p <= 0.1) vs the "
+        "replace loop; held-out human PPL, eligible/changed fractions, η, and the overlap of successive edit masks "
+        "(disjoint vs overlapping, as in the linear audit).",
+        tuple(PresetRun(label, "transformer", {**_TE_CPU, **fam}, {"generations": 5, "replicates": 2, "seed": 0,
+                                                                     **loop})
+              for label, fam, loop in (("replace", {}, {"mode": "replace"}),
+                                       ("edit p>=0.99", {}, {"mode": "edit", "edit_schedule": "tokens"}),
+                                       ("edit p<=0.1", {"edit_threshold": 0.1, "edit_direction": "below"},
+                                        {"mode": "edit", "edit_schedule": "tokens"}))),
+        report="experiments.toedit_iterate:table",
+        figure="experiments.toedit_iterate:figure",
+    ),
+    Preset(
+        "toedit-iterate-gpu",
+        "The toedit-iterate comparison at GPU scale (≈ 25M parameters, 16k windows of 256 bytes, 10 generations; not "
+        "run on CPU; give it a corpus larger than pydoc with --corpus for independent windows).",
+        tuple(PresetRun(label, "transformer", {**_TE_GPU, **fam}, {"generations": 10, "replicates": 2, "seed": 0,
+                                                                     **loop})
+              for label, fam, loop in (("replace", {}, {"mode": "replace"}),
+                                       ("edit p>=0.99", {}, {"mode": "edit", "edit_schedule": "tokens"}),
+                                       ("edit p>=0.999", {"edit_threshold": 0.999},
+                                        {"mode": "edit", "edit_schedule": "tokens"}))),
+        report="experiments.toedit_iterate:table",
+        figure="experiments.toedit_iterate:figure",
+    ),
+)})
+
