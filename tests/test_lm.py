@@ -156,3 +156,32 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path):
     np.testing.assert_array_equal(l_full, np.concatenate([l_a, l_b]))
     for x, y in zip(jax.tree.leaves(full), jax.tree.leaves(resumed), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.slow
+def test_data_parallel_fit_on_two_cpu_devices_matches_one(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import jax, numpy as np\n"
+        "from collapse.lm import model as lm\n"
+        "from collapse.lm.checkpoint import fit, batch_sharding\n"
+        "from collapse.lm.corpus import windows\n"
+        "from collapse.lm.tokenizer import encode\n"
+        "from collapse.lm.train import TrainConfig\n"
+        "cfg = lm.lm_config(width=32, depth=1, heads=2, context=16)\n"
+        "d = windows(encode('the cat sat on the mat. ' * 40), 16)\n"
+        "tc = TrainConfig(steps=6, batch=4, warmup=2)\n"
+        "s, l = fit(cfg, tc, d, np.ones(len(d)), jax.random.key(0), chunk=6)\n"
+        "print(len(jax.devices()), batch_sharding(4) is not None, repr(l.tolist()))\n"
+    )
+    out = {}
+    for n in (1, 2):
+        env = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={n}", "PATH": "/usr/bin:/bin"}
+        res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                             env=env, cwd=str(tmp_path))
+        assert res.returncode == 0, res.stderr[-2000:]
+        out[n] = res.stdout.split(" ", 2)
+    assert out[1][:2] == ["1", "False"] and out[2][:2] == ["2", "True"]
+    np.testing.assert_allclose(eval(out[1][2]), eval(out[2][2]), rtol=1e-5)

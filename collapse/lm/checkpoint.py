@@ -25,8 +25,18 @@ def _manager(directory, keep: int = 2) -> ocp.CheckpointManager:
 
 
 @functools.lru_cache(maxsize=16)
-def _runner(cfg, tc: TrainConfig, length: int):
-    return jax.jit(lambda s, d, w, k: train_steps(cfg, tc, s, d, w, k, length))
+def _runner(cfg, tc: TrainConfig, length: int, batch_sharding=None):
+    return jax.jit(lambda s, d, w, k: train_steps(cfg, tc, s, d, w, k, length, batch_sharding))
+
+
+def batch_sharding(batch: int):
+    """Data parallelism: the minibatch split over all visible devices (None on one device or when the batch does
+    not divide evenly). Parameters and optimizer state stay replicated; XLA inserts the gradient all-reduce."""
+    devices = jax.devices()
+    if len(devices) < 2 or batch % len(devices):
+        return None
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("data",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
 
 
 def _as_dict(state: TrainState) -> dict:
@@ -34,12 +44,14 @@ def _as_dict(state: TrainState) -> dict:
 
 
 def fit(cfg, tc: TrainConfig, data, weights, key, *, checkpoint_dir=None, chunk: int = 100,
-        on_chunk: Callable[[int, float, float], None] | None = None, max_chunks: int | None = None):
+        on_chunk: Callable[[int, float, float], None] | None = None, max_chunks: int | None = None,
+        data_parallel: bool = True):
     """Train ``Decoder(cfg)`` from scratch (init from ``fold_in(key, 0)``) for ``tc.steps`` steps.
 
     data int [N, L], weights [N]. checkpoint_dir: save after every chunk and resume from the latest save.
     on_chunk(step, mean loss of the chunk, tokens/s of the chunk). max_chunks: stop after that many chunks
-    (to test resuming). Returns (TrainState, losses float32 [steps taken in this call]).
+    (to test resuming). data_parallel: split each minibatch over all devices (:func:`batch_sharding`).
+    Returns (TrainState, losses float32 [steps taken in this call]).
     """
     state = init_state(cfg, tc, jax.random.fold_in(key, 0))
     treedef = jax.tree.structure(state)
@@ -49,11 +61,12 @@ def fit(cfg, tc: TrainConfig, data, weights, key, *, checkpoint_dir=None, chunk:
         state = jax.tree.unflatten(treedef, [jnp.asarray(saved[k]) for k in sorted(saved)])
     data, weights = jnp.asarray(data, jnp.int32), jnp.asarray(weights, jnp.float32)
     k_batch = jax.random.fold_in(key, 1)
+    sharding = batch_sharding(tc.batch) if data_parallel else None
     losses, done_chunks = [], 0
     while int(state.step) < tc.steps and (max_chunks is None or done_chunks < max_chunks):
         length = min(chunk, tc.steps - int(state.step))
         t0 = time.perf_counter()
-        state, chunk_losses = _runner(cfg, tc, length)(state, data, weights, k_batch)
+        state, chunk_losses = _runner(cfg, tc, length, sharding)(state, data, weights, k_batch)
         chunk_losses = np.asarray(chunk_losses)
         dt = time.perf_counter() - t0
         losses.append(chunk_losses)
