@@ -13,6 +13,7 @@ or ``--model lm-share [flags] [--seeds S]`` (a driver experiment: experiments/dr
 """
 
 import io
+import time
 from dataclasses import dataclass
 
 import jax
@@ -103,7 +104,11 @@ def run(cfg: ShareExperiment, seed: int, progress=lambda msg: None) -> dict:
         mixtures.append(np.concatenate([h_mix[: cfg.N - m], synth[:m]]))
     progress(f"training {len(cfg.shares)} mixture models (shares {list(cfg.shares)}), vmapped")
     keys = jax.random.split(k_mix, len(cfg.shares))
+    t0 = time.perf_counter()
     params, losses = jax.jit(jax.vmap(lambda d, k: train(mc, tc, d, ones, k)))(jnp.asarray(np.stack(mixtures)), keys)
+    losses = np.asarray(losses)
+    tokens = len(cfg.shares) * cfg.steps * cfg.batch * cfg.context
+    progress(f"trained: {tokens / (time.perf_counter() - t0):,.0f} training tokens/s (compilation included)")
     tail = max(1, cfg.steps // 10)
     lp = jax.jit(jax.vmap(lambda p: lm.token_logprobs(mc, p, jnp.asarray(held))))(params)  # [S, H, L]
     heldout_ppl = np.exp(-np.asarray(lp).mean(axis=(1, 2)))
