@@ -14,6 +14,7 @@ from collapse.errors import ConfigError
 from collapse.tasks import seq2seq as s2s
 from collapse.tasks.eigen import EigenTask, eigenvalues, is_correct, relative_error
 from collapse.tasks.eigen_loop import EigenExperiment, run
+from collapse.tasks.eigen_loop import select as select_rule
 from collapse.tasks.numbers import EOS, NumberTokenizer, round3
 
 TOKENIZERS = [NumberTokenizer("p1000"), NumberTokenizer("fp15")]
@@ -179,3 +180,34 @@ def test_tiny_loop_end_to_end():
     assert res.pool_stats["any_beam_correct"] >= res.pool_stats["top_beam_correct"]
     again = run(exp, seed=0)
     assert json.dumps(again.rows) == json.dumps(res.rows)  # reproducible for a seed (NaN-safe comparison)
+
+
+def _pool(m=20000, k=3, n=2, seed=0):
+    """Synthetic candidates around the truth (no model): cand [m, k, n], tokens, oracle errors, truth."""
+    task = EigenTask(n=n)
+    rng = np.random.default_rng(seed)
+    _, lam = task.sample(rng, m)
+    cand = lam[:, None, :] * (1 + rng.normal(0, 0.05, (m, k, n)))
+    cand_tok = task.tok.encode(cand)
+    cand = task.decode(cand_tok)
+    return cand, cand_tok, relative_error(cand, lam[:, None, :]), lam
+
+
+def test_noisy_verifier_keeps_at_the_set_rates():
+    exp = EigenExperiment(n=2, phi=0.8, psi=0.25)
+    cand, cand_tok, err, lam = _pool()
+    _, correct, kept = select_rule(exp, "noisy", cand, cand_tok, err, lam, jax.random.key(3))
+    for rate, mask in ((exp.phi, correct), (exp.psi, ~correct)):
+        m = mask.sum()
+        se = np.sqrt(rate * (1 - rate) / m)
+        assert m > 1000 and abs(kept[mask].mean() - rate) < 4 * se
+
+
+def test_learned_verifier_with_a_perfect_model_is_oracle_best_then_prune():
+    exp = EigenExperiment(n=2)
+    cand, cand_tok, err, lam = _pool(m=2000)
+    lab_v, cor_v, kept_v = select_rule(exp, "learned", cand, cand_tok, err, lam, None, verifier_pred=lam)
+    lab_b, cor_b, _ = select_rule(exp, "oracle-best", cand, cand_tok, err, lam, None)
+    np.testing.assert_array_equal(lab_v, lab_b)
+    np.testing.assert_array_equal(kept_v, cor_b)  # kept iff the chosen beam is correct: ϕ = 1, ψ = 0
+    assert cor_v.mean() < 1 and kept_v.mean() > 0  # the pool has both kinds

@@ -19,7 +19,7 @@ Per (rule, N) the run records the student's accuracy and the selection's measure
 Nothing here prints or writes files; ``progress(message)`` reports what is happening.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
@@ -158,7 +158,7 @@ def tau_key(tau: float) -> str:
     return f"{tau:g}"
 
 
-def select(exp: EigenExperiment, rule: str, cand, cand_tok, err, lam, src_tok, key, verifier_pred=None):
+def select(exp: EigenExperiment, rule: str, cand, cand_tok, err, lam, key, verifier_pred=None):
     """Apply one selection rule to the pool.
 
     cand [M, k, n] candidate eigenvalues (beams, best first), cand_tok [M, k, L] their tokens, err [M, k] their
@@ -223,8 +223,7 @@ def run(exp: EigenExperiment, seed: int, progress=lambda msg: None) -> RunResult
 
     student_steps = exp.student_steps or exp.steps
     for rule in exp.rules:
-        labels, correct, kept = select(exp, rule, cand, cand_tok, err, lam_pool, src_pool, keys["noisy"],
-                                       verifier_pred)
+        labels, correct, kept = select(exp, rule, cand, cand_tok, err, lam_pool, keys["noisy"], verifier_pred)
         for N in exp.N:
             stats = selection_stats(jnp.asarray(correct[:N]), jnp.asarray(kept[:N]))
             idx = np.flatnonzero(kept[:N])
@@ -248,7 +247,3 @@ def run(exp: EigenExperiment, seed: int, progress=lambda msg: None) -> RunResult
 
 def _fmt(acc: dict) -> str:
     return ", ".join(f"τ={tau}: {a:.3f}" for tau, a in acc.items())
-
-
-def experiment_fields():
-    return [f for f in fields(EigenExperiment) if f.name != "name"]
