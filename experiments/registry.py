@@ -204,8 +204,9 @@ TRANSFORMER = ModelSpec(
         "edit_beta": "edit mode: redraw weights ∝ p^(1/β), β > 0 (β → 0: the prior's argmax)",
         "prior": "edit mode: model (model n − 1 edits its own training block: iterated ToEdit) or bigram (a byte "
                  "bigram fitted to the block)",
+        "dtype": "activation dtype: float32, or bfloat16 on accelerators (parameters stay float32)",
     },
-    choices={"edit_direction": ("above", "below"), "prior": ("model", "bigram")},
+    choices={"edit_direction": ("above", "below"), "prior": ("model", "bigram"), "dtype": ("float32", "bfloat16")},
     loop_defaults={"generations": 5, "replicates": 2, "edit_schedule": "tokens"},  # --mode edit = token editing
     demo_preset="lm-demo",
 )

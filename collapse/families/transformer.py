@@ -76,6 +76,7 @@ class TransformerLM:
     T: human windows per block; M: synthetic windows per generation (default T).
     steps, batch, lr, warmup: training of each generation. temperature, top_k, top_p: sampling.
     holdout: human validation windows for heldout_ppl; diag_samples: windows sampled for the text diagnostics.
+    dtype: activation dtype ('bfloat16' on accelerators; parameters and optimizer state stay float32).
     edit_threshold, edit_direction, edit_top_k, edit_top_p, edit_beta, prior: token editing in edit mode with the
     "tokens" schedule (:class:`collapse.lm.edit.EditRule`; prior "model" = model n − 1, "bigram" = a byte bigram
     of the block being edited).
@@ -103,6 +104,7 @@ class TransformerLM:
     edit_top_p: float = 1.0
     edit_beta: float = 1.5
     prior: str = "model"
+    dtype: str = "float32"
     name: str = "transformer"
 
     def __post_init__(self):
@@ -119,7 +121,8 @@ class TransformerLM:
 
     @property
     def model_config(self):
-        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context)
+        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context,
+                            dtype=self.dtype)
 
     @property
     def train_config(self) -> TrainConfig:
