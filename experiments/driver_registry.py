@@ -130,7 +130,8 @@ def _eigen_spec() -> DriverSpec:
             "eigen-cpu": ("student greedy accuracy vs N per selection rule, generator as a line; 2×2 matrices, "
                           "CPU scale (see README for the run time)", EIGEN_CPU),
             "eigen-gpu": ("the paper's scale on a GPU: 5×5 matrices, width 512, encoder 6 / decoder 1, 3 seeds "
-                          "(not run in this session)", EIGEN_GPU),
+                          "(not run in this session; 19 trainings of 20k steps per seed — hours on one GPU)",
+                          EIGEN_GPU),
         },
     )
 
@@ -140,9 +141,9 @@ EIGEN_CPU = {"n": 2, "width": 32, "heads": 4, "enc_depth": 6, "dec_depth": 1, "n
              "rules": ("top", "oracle-prune", "oracle-best", "learned"), "verifier_width": 16,
              "verifier_steps": 1000, "test_size": 1000, "decode_batch": 500}
 EIGEN_GPU = {"n": 5, "width": 512, "heads": 8, "enc_depth": 6, "dec_depth": 1, "n_real": 200_000,
-             "N": (20_000, 100_000, 500_000), "k": 8, "steps": 60_000, "batch": 256, "lr": 3e-4,
+             "N": (50_000, 200_000, 800_000), "k": 8, "steps": 20_000, "batch": 256, "lr": 3e-4,
              "rules": ("top", "oracle-prune", "oracle-best", "noisy", "learned", "real"),
-             "verifier_width": 128, "test_size": 10_000, "decode_batch": 2000, "seeds": 3}
+             "verifier_width": 128, "verifier_steps": 10_000, "test_size": 10_000, "decode_batch": 2000, "seeds": 3}
 
 def _toedit_text_spec() -> DriverSpec:
     from experiments.toedit_text import EDIT_VARIANTS, GPU_PRESET, ToEditText, report, run
