@@ -71,6 +71,7 @@ def _lm_share_spec() -> DriverSpec:
             "steps": "optimizer steps of every model", "batch": "windows per step", "lr": "peak learning rate",
             "warmup": "warmup steps", "temperature": "generator's sampling temperature", "top_k": "top-k (0 = off)",
             "top_p": "top-p (1 = off)", "holdout": "held-out human windows",
+            "dtype": "activation dtype: float32, or bfloat16 on accelerators",
         },
         presets={
             "lm-synthetic-share": ("held-out human perplexity vs synthetic share 0/25/50/75/100% at matched token "
@@ -80,8 +81,9 @@ def _lm_share_spec() -> DriverSpec:
                                        "not run on CPU)",
                                        {"context": 256, "width": 512, "depth": 8, "heads": 8, "N": 20000,
                                         "steps": 20000, "batch": 64, "lr": 1e-3, "warmup": 500, "holdout": 1000,
-                                        "seeds": 5}),
+                                        "dtype": "bfloat16", "seeds": 5}),
         },
+        choices={"dtype": ("float32", "bfloat16")},
         default_seeds=3,
     )
 

@@ -34,6 +34,7 @@ class ShareExperiment:
     """Held-out human perplexity of models trained on human/synthetic mixtures at matched token budget.
 
     N: windows in every training set (generator's and each mixture's); shares: synthetic shares in [0, 1].
+    dtype: activation dtype (bfloat16 on accelerators).
     """
 
     corpus: str = DEFAULT_CORPUS
@@ -51,6 +52,7 @@ class ShareExperiment:
     top_k: int = 0
     top_p: float = 1.0
     holdout: int = 128
+    dtype: str = "float32"
     name: str = "lm-share"
 
     def __post_init__(self):
@@ -64,7 +66,8 @@ class ShareExperiment:
 
     @property
     def model_config(self):
-        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context)
+        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context,
+                            dtype=self.dtype)
 
     @property
     def train_config(self) -> TrainConfig:
