@@ -77,6 +77,8 @@ def _lm_share_spec() -> DriverSpec:
             "lm-synthetic-share": ("held-out human perplexity vs synthetic share 0/25/50/75/100% at matched token "
                                    "budget, byte-level LMs, 3 seeds, CPU scale (≈ 4 min on 2 idle cores)",
                                    {"seeds": 3}),
+            "lm-synthetic-share-t07": ("the same with the generator sampled at temperature 0.7 (narrower text, "
+                                       "as from a strong LLM), 3 seeds", {"temperature": 0.7, "seeds": 3}),
             "lm-synthetic-share-gpu": ("the same at GPU scale (≈ 25M parameters, 20k windows of 256 bytes, 5 seeds; "
                                        "not run on CPU)",
                                        {"context": 256, "width": 512, "depth": 8, "heads": 8, "N": 20000,
