@@ -177,8 +177,9 @@ def _mean_se(values):
 
 
 def report(cfg: ToEditText, results: list[dict]) -> tuple[str, bytes]:
-    """Markdown tables (mean ± SE over seeds) and a 3-panel figure: held-out PPL per training set, eligible vs
-    changed fraction per edit variant, the prior's token-probability histogram on the human windows."""
+    """Markdown tables (mean ± SE over seeds) and a 3-panel figure: held-out PPL per training set relative to the
+    human set's (paired by seed), eligible vs changed fraction per edit variant, the prior's token-probability
+    histogram on the human windows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -213,10 +214,10 @@ def report(cfg: ToEditText, results: list[dict]) -> tuple[str, bytes]:
                   + ", ".join(f"{h:.3f}" for h in hist)]
     fig, ax = plt.subplots(1, 3, figsize=(17, 4.6))
     y = np.arange(len(labels))
-    ax[0].errorbar(ppl, y, xerr=2 * np.nan_to_num(ppl_se), fmt="o", capsize=3)
-    ax[0].axvline(ppl[human], color="grey", lw=0.8, ls="--")
-    ax[0].set(yticks=y, yticklabels=labels, xlabel="held-out human perplexity (per byte)",
-              title=f"held-out PPL (mean ± 2 SE, {S} seeds)")
+    ax[0].errorbar(100 * rel, y, xerr=200 * np.nan_to_num(rel_se), fmt="o", capsize=3)
+    ax[0].axvline(0, color="grey", lw=0.8, ls="--")
+    ax[0].set(yticks=y, yticklabels=labels, xlabel="held-out human PPL vs the human-trained model (%)",
+              title=f"Δ held-out PPL, paired by seed (mean ± 2 SE, {S} seeds)")
     ax[0].invert_yaxis()
     ed = [k for k in labels if k in results[0]["edits"]]
     e, e_se = _mean_se([[r["edits"][k]["eligible_fraction"] for k in ed] for r in results])
