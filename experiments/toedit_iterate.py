@@ -63,9 +63,11 @@ def figure(outcomes) -> bytes:
         if len(g) > 2:
             ov = o.metrics["eligible_overlap"].mean(axis=1)
             ax[2].plot(g[2:], ov[2:], "o-", color=color, label=f"{label}: eligible overlap")
-            ax[2].plot(g[2:], e[1:-1], "o:", color=color, alpha=0.6, label=f"{label}: i.i.d. baseline")
+            ax[2].plot(g[2:], e[1:-1], "o:", color=color, alpha=0.6, label=f"{label}: eligible i.i.d. baseline")
             ax[2].plot(g[2:], o.metrics["changed_overlap"].mean(axis=1)[2:], "s--", color=color,
                        label=f"{label}: changed overlap")
+            ax[2].plot(g[2:], o.metrics["edited_ever"].mean(axis=1)[1:-1], "s:", color=color, alpha=0.6,
+                       label=f"{label}: its i.i.d. baseline")
     ax[0].set(xlabel="generation", ylabel="held-out human perplexity (per byte)", title="held-out PPL (± 2 SE)")
     ax[0].legend(fontsize=8)
     ax[1].set(xlabel="generation", ylabel="fraction of tokens", yscale="log",
