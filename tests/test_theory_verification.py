@@ -73,7 +73,7 @@ rates = dict(p=st.floats(0, 1), phi=st.floats(0, 1), psi=st.floats(0, 1))
 FAST = dict(phases=(Phase.explicit, Phase.reuse, Phase.generate))
 
 
-@settings(**FAST, max_examples=12)
+@settings(**FAST, max_examples=8)
 @given(d_eff=st.integers(1, D), mu_norm=st.floats(0.2, 2.0), N=st.sampled_from([300, 3000]), **rates)
 def test_finite_n_centroid_formula_matches_simulation(d_eff, mu_norm, N, p, phi, psi):
     """Σ = I, centroid: (i) the exact conditional formula E[acc | K, a] averaged over the simulated (K, a)
@@ -95,7 +95,7 @@ def test_finite_n_centroid_formula_matches_simulation(d_eff, mu_norm, N, p, phi,
     assert np.all(np.isfinite(sim["accuracy"]))
 
 
-@settings(**FAST, max_examples=6)
+@settings(**FAST, max_examples=4)
 @given(mu_norm=st.floats(0.3, 1.5), **rates)
 def test_centroid_mean_direction_is_one_minus_2q_times_mu(mu_norm, p, phi, psi):
     """E ŵ = c μ with c = 1 − 2q exactly (given K > 0), so the limit direction is sign(c)·μ and the N → ∞
@@ -114,7 +114,7 @@ def test_centroid_mean_direction_is_one_minus_2q_times_mu(mu_norm, p, phi, psi):
         assert np.sign(sim["accuracy"].mean() - 0.5) == np.sign(limit - 0.5)
 
 
-@settings(**FAST, max_examples=4)
+@settings(**FAST, max_examples=3)
 @given(**rates)
 def test_least_squares_converges_to_its_limit_direction(p, phi, psi):
     """ŵ → c/(1 + μᵀΣ⁻¹μ) Σ⁻¹μ (papers.md §2.1), checked coordinatewise at N = 10,000 (bias O(d/N) is far
@@ -133,7 +133,7 @@ def test_least_squares_converges_to_its_limit_direction(p, phi, psi):
         assert np.sign(sim["accuracy"].mean() - 0.5) == np.sign(acc_inf - 0.5)
 
 
-@settings(**FAST, max_examples=8)
+@settings(**FAST, max_examples=5)
 @given(p=st.floats(0, 1), c=st.floats(0.05, 1.0), mu_norm=st.floats(0.3, 1.5))
 def test_random_verifier_never_beats_no_verification(p, c, mu_norm):
     """A random verifier keeps a fraction c whatever the label: q = p, so it only shrinks the data. Its student
@@ -150,7 +150,7 @@ def test_random_verifier_never_beats_no_verification(p, c, mu_norm):
     assert ok, info
 
 
-@settings(**FAST, max_examples=8)
+@settings(**FAST, max_examples=5)
 @given(phi=st.floats(0.2, 1.0), psi=st.floats(0.2, 1.0), side=st.sampled_from([-1, 1]))
 def test_accuracy_flips_sign_at_p_star(phi, psi, side):
     """p = p⋆ ∓ 0.2: the student lands on the Bayes side (accuracy > ½) below p⋆ and on the wrong side above
