@@ -211,3 +211,17 @@ def test_learned_verifier_with_a_perfect_model_is_oracle_best_then_prune():
     np.testing.assert_array_equal(lab_v, lab_b)
     np.testing.assert_array_equal(kept_v, cor_b)  # kept iff the chosen beam is correct: ϕ = 1, ψ = 0
     assert cor_v.mean() < 1 and kept_v.mean() > 0  # the pool has both kinds
+
+
+@pytest.mark.parametrize("argv, param", [(["--n", "1"], "n"), (["--k", "0"], "k"), (["--tau", "0"], "tau"),
+                                         (["--rules", "top,magic"], "rules")])
+def test_cli_rejects_bad_input_in_one_line(argv, param, capsys):
+    from experiments.gen_loop import main
+
+    x64 = jax.config.jax_enable_x64
+    try:
+        assert main(["--model", "eigen", *argv]) == 2
+    finally:
+        jax.config.update("jax_enable_x64", x64)  # the driver switches x64 off for transformers
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gen_loop: error: {param} must be")
