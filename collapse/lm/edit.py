@@ -210,6 +210,15 @@ def editor(logprobs: Callable, rule: EditRule):
     return jax.jit(fn)
 
 
+@functools.lru_cache(maxsize=32)
+def _stream_editor(logprobs: Callable, rule: EditRule):
+    """As :func:`editor`, with window ``offset + i`` of the batch keyed ``fold_in(key, offset + i)``."""
+    def fn(state, key, offset, tokens, editable):
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(offset + jnp.arange(tokens.shape[0]))
+        return edit_from_logprobs(keys, tokens, logprobs(state, tokens), rule, editable)
+    return jax.jit(fn)
+
+
 def edit_windows(prior: Prior, rule: EditRule, key, tokens, editable=None) -> Edited:
     """Edit int windows [B, L] in one compiled call."""
     tokens = jnp.asarray(tokens, jnp.int32)
@@ -279,7 +288,7 @@ def edit_corpus(docs: Iterable, prior: Prior, rule: EditRule, key, context: int 
     require(isinstance(batch, int) and batch >= 1, "batch", batch, "an integer >= 1")
     require(prior.context is None or context <= prior.context, "context", context,
             f"at most the prior's context {prior.context}")
-    fn = editor(prior.logprobs, rule)
+    fn = _stream_editor(prior.logprobs, rule)
     pending: dict[int, list] = {}  # doc index -> list of edited pieces
     next_out = 0
     done_docs: set[int] = set()
@@ -292,8 +301,7 @@ def edit_corpus(docs: Iterable, prior: Prior, rule: EditRule, key, context: int 
         ed = np.zeros((batch, context), bool)
         for j, (_, _, t, e) in enumerate(buf):
             toks[j, :len(t)], ed[j, :len(e)] = t, e
-        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n_windows, n_windows + batch))
-        out = fn(prior.state, keys, jnp.asarray(toks), jnp.asarray(ed))
+        out = fn(prior.state, key, jnp.int32(n_windows), jnp.asarray(toks), jnp.asarray(ed))
         n_windows += len(buf)
         if stats is not None:
             stats.add(out)
