@@ -57,7 +57,7 @@ def accuracy_vs_n(outcomes) -> bytes:
                  "(derived); dotted = N → ∞ limits", fontsize=9)
     _limits(ax, f0.mu_norm)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left")
+    ax.legend(fontsize=7, loc="center right")
     return png_bytes(fig)
 
 
@@ -106,10 +106,10 @@ def proxy(outcomes) -> bytes:
             a_star.annotate(f"{o.family.verifier_angle:g}°", (x, y), fontsize=6, xytext=(3, 3),
                             textcoords="offset points")
         f0 = members[0][1].family
-        if gen[0] == "label-noise":  # what an x-blind verifier with the same (r, q) would give
-            grid = np.linspace(0, 1, 101)
-            a_q.plot(grid, [tv.centroid_finite(f0.mu_norm, f0.d, f0.N, 0.5, qq) for qq in grid], "-",
-                     color=bar[0].get_color(), lw=0.8, label="x-blind verifier, same q, r = ½ (theory)")
+        r = np.array([_student(o, "r")[0] for _, o in members])
+        blind = [tv.centroid_finite(f0.mu_norm, f0.d, f0.N, rr, qq) for rr, qq in zip(r, q, strict=True)]
+        a_q.plot(q, blind, "x", color=bar[0].get_color(), ms=6,
+                 label=f"{name}: an x-blind verifier with the same (r, q) (theory)")
     a_star.axvline(0, color="k", lw=0.6, ls="--")
     a_star.set_xlabel("measured p⋆ − p (verifier linear at the annotated angle from Σ⁻¹μ)")
     a_star.set_ylabel("student accuracy (mean ± 2 SE)")
@@ -117,8 +117,8 @@ def proxy(outcomes) -> bytes:
     a_q.set_xlabel("measured error after selection q")
     a_q.set_title("Accuracy against q", fontsize=9)
     f0 = outcomes[0][1].family
-    for ax in (a_star, a_q):
+    for ax, where in ((a_star, "lower right"), (a_q, "lower left")):
         _limits(ax, f0.mu_norm)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="lower right")
+        ax.legend(fontsize=6, loc=where)
     return png_bytes(fig)
