@@ -170,7 +170,7 @@ def _toedit_text_spec() -> DriverSpec:
         },
         presets={
             "toedit-text-cpu": ("ToEdit (a)+(c): human vs edited (7 rule/sampling/prior variants) vs synthetic vs "
-                                "50% mix at matched token budget, held-out human PPL and diagnostics, 3 seeds, CPU "
+                                "50/50 mix at matched token budget, held-out human PPL and diagnostics, 3 seeds, CPU "
                                 "scale", {"seeds": 3}),
             "toedit-text-gpu": ("the same at GPU scale (≈ 25M parameters, 16k windows of 256 bytes; not run)",
                                 GPU_PRESET),
