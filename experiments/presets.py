@@ -136,7 +136,7 @@ PRESETS.update({p.name: p for p in (
     Preset(
         "lm-modes",
         "Byte-level transformer LMs under every data policy (replace, accumulate, accumulate-subsample, mix λ=1, "
-        "fresh w=0.5), 6 generations × 2 replicates, CPU scale (≈ 15 min on 2 cores).",
+        "fresh w=0.5), 6 generations × 2 replicates, CPU scale (6.5 min on 2 shared cores).",
         tuple(PresetRun(label, "transformer", _LM_CPU, {"generations": 6, "replicates": 2, "seed": 0, **loop})
               for label, loop in (("replace", {"mode": "replace"}), ("accumulate", {"mode": "accumulate"}),
                                   ("accumulate-subsample", {"mode": "accumulate-subsample"}),
