@@ -147,7 +147,8 @@ PRESETS.update({p.name: p for p in (
         "lm-modes-gpu",
         "The lm-modes comparison at GPU scale (≈ 25M parameters, 256-byte context, 8,192 windows per block; not run "
         "on CPU).",
-        tuple(PresetRun(label, "transformer", _LM_GPU, {"generations": 10, "replicates": 1, "seed": 0, **loop})
+        # two replicates: the checker needs at least two for a standard error
+        tuple(PresetRun(label, "transformer", _LM_GPU, {"generations": 10, "replicates": 2, "seed": 0, **loop})
               for label, loop in (("replace", {"mode": "replace"}), ("accumulate", {"mode": "accumulate"}),
                                   ("mix λ=1", {"mode": "mix", "mix_ratio": 1.0}))),
     ),
