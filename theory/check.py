@@ -65,8 +65,9 @@ def check(samples: np.ndarray, curve: TheoryCurve, z_tol: float = 4.0) -> CheckR
     th_se = np.zeros_like(theory) if curve.se is None else np.asarray(curve.se, float)
     scale = np.sqrt(se**2 + th_se**2)
     diff = mean - theory
-    z = np.divide(diff, scale, out=np.where(diff == 0, 0.0, np.sign(diff) * np.inf), where=scale > 0)
-    ok = np.abs(z) < z_tol if curve.kind == "equality" else z < z_tol
+    with np.errstate(invalid="ignore"):  # NaN theory (no claim) and 0·inf are handled just below
+        z = np.divide(diff, scale, out=np.where(diff == 0, 0.0, np.sign(diff) * np.inf), where=scale > 0)
+        ok = np.abs(z) < z_tol if curve.kind == "equality" else z < z_tol
     claimed = np.isfinite(theory)
     ok, z = np.where(claimed, ok, True), np.where(claimed, z, np.nan)
     return CheckResult(curve, mean, se, z, ok, z_tol)
