@@ -45,7 +45,7 @@ def _summarize_spec() -> DriverSpec:
             "test_size": "real test documents", "decode_batch": "documents per compiled decoding call",
         },
         presets={
-            "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale (~10 min on 2 cores)",
+            "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale (1 seed, 19 CPU-minutes)",
                               {}),
             "summarize-gpu": ("the same at GPU scale: longer documents, more data, 3 seeds (not run on CPU)",
                               {"human_sentences": 3, "width": 256, "heads": 8, "enc_depth": 6, "n_real": 2000,
