@@ -45,8 +45,8 @@ def _summarize_spec() -> DriverSpec:
             "test_size": "real test documents", "decode_batch": "documents per compiled decoding call",
         },
         presets={
-            "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale (1 seed, 19 CPU-minutes)",
-                              {}),
+            "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale "
+                              "(1 seed, 19 CPU-minutes)", {}),
             "summarize-gpu": ("the same at GPU scale: longer documents, more data, 3 seeds (not run on CPU)",
                               {"human_sentences": 3, "width": 256, "heads": 8, "enc_depth": 6, "n_real": 2000,
                                "N": (2000, 8000, 32000), "k": 8, "external_width": 512, "external_enc_depth": 6,

@@ -126,7 +126,16 @@ def main(spec: DriverSpec, argv) -> int:
     import jax
 
     # Transformers train in float32 (bf16 on accelerators); float64 is for the engine's theory checks only.
+    # Restored afterwards, so a caller in the same process (the test suite, a notebook) keeps its setting.
+    x64 = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", False)
+    try:
+        return _main(spec, argv)
+    finally:
+        jax.config.update("jax_enable_x64", x64)
+
+
+def _main(spec: DriverSpec, argv) -> int:
     args = build_parser(spec).parse_args(argv)
     config, first, seeds = resolve(spec, args)
     record = {"model": spec.name, "config": dataclasses.asdict(config)}
