@@ -23,7 +23,7 @@ import numpy as np
 from collapse.errors import require
 from collapse.lm import diagnostics as dg
 from collapse.lm import model as lm
-from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
+from collapse.lm.corpus import DEFAULT_CORPUS, human_train_and_heldout, random_windows
 from collapse.lm.sampling import check_sampling, sample
 from collapse.lm.tokenizer import VOCAB_SIZE, decode
 from collapse.lm.train import TrainConfig, train
@@ -74,25 +74,15 @@ class ShareExperiment:
         return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
 
 
-def _human(cfg: ShareExperiment):
-    c = load_corpus(cfg.corpus)
-    train_tokens = c.split("train").tokens()
-    held = windows(c.split("validation").tokens(), cfg.context, cfg.holdout, source="validation split")
-    return train_tokens, held
-
-
-def _random_windows(rng, stream, count, length):
-    starts = rng.integers(0, len(stream) - length + 1, count)
-    return stream[starts[:, None] + np.arange(length)]
 
 
 def run(cfg: ShareExperiment, seed: int, progress=lambda msg: None) -> dict:
     """One seed: generator, synthetic pool, every share's model; returns JSON-able results."""
     mc, tc = cfg.model_config, cfg.train_config
-    stream, held = _human(cfg)
+    stream, held = human_train_and_heldout(cfg.corpus, cfg.context, cfg.holdout)
     rng = np.random.default_rng(seed)
-    h_gen = _random_windows(rng, stream, cfg.N, cfg.context)
-    h_mix = _random_windows(rng, stream, cfg.N, cfg.context)
+    h_gen = random_windows(rng, stream, cfg.N, cfg.context)
+    h_mix = random_windows(rng, stream, cfg.N, cfg.context)
     key = jax.random.key(seed)
     k_gen, k_sample, k_mix = jax.random.split(key, 3)
     ones = jnp.ones(cfg.N, jnp.float32)

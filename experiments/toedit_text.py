@@ -28,7 +28,7 @@ import numpy as np
 from collapse.errors import require
 from collapse.lm import diagnostics as dg
 from collapse.lm import model as lm
-from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
+from collapse.lm.corpus import DEFAULT_CORPUS, human_train_and_heldout, random_windows
 from collapse.lm.edit import EditRule, EditStats, edit_windows, ngram_prior, transformer_prior
 from collapse.lm.sampling import sample
 from collapse.lm.tokenizer import decode
@@ -101,16 +101,6 @@ class ToEditText:
         return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
 
 
-def _human(cfg):
-    c = load_corpus(cfg.corpus)
-    stream = c.split("train").tokens()
-    held = windows(c.split("validation").tokens(), cfg.context, cfg.holdout, source="validation split")
-    return stream, held
-
-
-def _draw(rng, stream, count, length):
-    starts = rng.integers(0, len(stream) - length + 1, count)
-    return stream[starts[:, None] + np.arange(length)].astype(np.int32)
 
 
 DIAG_KEYS = ("distinct_2", "distinct_3", "entropy_2", "top40_bigram_mass")
@@ -128,9 +118,9 @@ def diagnostics(human, data) -> dict:
 def run(cfg: ToEditText, seed: int, progress=lambda msg: None) -> dict:
     """One seed: prior, every training set, every condition's model (vmapped), scores; JSON-able."""
     mc, tc = cfg.model_config, cfg.train_config
-    stream, held = _human(cfg)
+    stream, held = human_train_and_heldout(cfg.corpus, cfg.context, cfg.holdout)
     rng = np.random.default_rng(seed)
-    h_prior, h = _draw(rng, stream, cfg.prior_N, cfg.context), _draw(rng, stream, cfg.N, cfg.context)
+    h_prior, h = random_windows(rng, stream, cfg.prior_N, cfg.context), random_windows(rng, stream, cfg.N, cfg.context)
     k_prior, k_sample, k_edit, k_train = jax.random.split(jax.random.key(seed), 4)
     ones = jnp.ones(cfg.N, jnp.float32)
     progress(f"training the prior on {cfg.prior_N} human windows ({cfg.prior_steps} steps)")

@@ -129,3 +129,17 @@ def windows(tokens: np.ndarray, length: int, count: int | None = None, *, source
         require(count <= n, "windows", count, f"at most {n} windows of {length} tokens in the {source}")
         out = out[np.linspace(0, n - 1, count).round().astype(int)]
     return out
+
+
+def human_train_and_heldout(corpus: str, context: int, holdout: int) -> tuple[np.ndarray, np.ndarray]:
+    """A corpus's train split as one token stream, and ``holdout`` evenly spaced validation windows of
+    ``context`` tokens (the held-out human text every experiment scores on)."""
+    c = load_corpus(corpus)
+    held = windows(c.split("validation").tokens(), context, holdout, source="validation split")
+    return c.split("train").tokens(), held
+
+
+def random_windows(rng: np.random.Generator, stream: np.ndarray, count: int, length: int) -> np.ndarray:
+    """``count`` windows int32 [count, length] starting at uniform random offsets of a token stream."""
+    starts = rng.integers(0, len(stream) - length + 1, count)
+    return np.asarray(stream[starts[:, None] + np.arange(length)], np.int32)
