@@ -46,7 +46,7 @@ def _summarize_spec() -> DriverSpec:
         },
         presets={
             "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale "
-                              "(1 seed, 19 CPU-minutes)", {}),
+                              "(≈ 10 min per seed on 2 idle cores)", {}),
             "summarize-gpu": ("the same at GPU scale: longer documents, more data, 3 seeds (not run on CPU)",
                               {"human_sentences": 3, "width": 256, "heads": 8, "enc_depth": 6, "n_real": 2000,
                                "N": (2000, 8000, 32000), "k": 8, "external_width": 512, "external_enc_depth": 6,
