@@ -1,31 +1,18 @@
 """The driver experiments the CLI knows (see experiments/drivers.py). A new one registers one DriverSpec."""
 
-import dataclasses
-
 from experiments.drivers import DriverSpec
-
-
-def _summarize_run(config, seed, progress):
-    from collapse.tasks.summarize_loop import run
-
-    return dataclasses.asdict(run(config, seed, progress))
-
-
-def _summarize_report(config, results):
-    from experiments.summarize_report import summarize_report
-
-    return summarize_report(config, results)
 
 
 def _summarize_spec() -> DriverSpec:
     from collapse.tasks.summarize import SELECTORS
-    from collapse.tasks.summarize_loop import SummarizeExperiment
+    from collapse.tasks.summarize_loop import SummarizeExperiment, run
+    from experiments.summarize_report import summarize_report
 
     return DriverSpec(
         name="summarize",
         config_cls=SummarizeExperiment,
-        run=_summarize_run,
-        report=_summarize_report,
+        run=run,
+        report=summarize_report,
         field_help={
             "human_sentences": "task: human-written sentences per document (document length)",
             "distractor_facts": "task: look-alike facts about other entities per document",
@@ -90,27 +77,16 @@ def _lm_share_spec() -> DriverSpec:
     )
 
 
-def _eigen_run(config, seed, progress):
-    from collapse.tasks.eigen_loop import run
-
-    return dataclasses.asdict(run(config, seed, progress))
-
-
-def _eigen_report(config, results):
-    from experiments.eigen_report import eigen_report
-
-    return eigen_report(config, results)
-
-
 def _eigen_spec() -> DriverSpec:
-    from collapse.tasks.eigen_loop import RULES, EigenExperiment
+    from collapse.tasks.eigen_loop import RULES, EigenExperiment, run
     from collapse.tasks.numbers import TOKENIZERS
+    from experiments.eigen_report import eigen_report
 
     return DriverSpec(
         name="eigen",
         config_cls=EigenExperiment,
-        run=_eigen_run,
-        report=_eigen_report,
+        run=run,
+        report=eigen_report,
         field_help={
             "n": "matrix size n (>= 2): random symmetric n×n matrices, entries U[-scale, scale]",
             "tokenizer": "number tokenizer at 3 significant digits: p1000 (sign, mantissa, exponent) or fp15",

@@ -27,8 +27,9 @@ from experiments.results import RunDir, atomic_write_bytes, atomic_write_text, c
 @dataclass(frozen=True)
 class DriverSpec:
     """name: ``--model`` value. config_cls: frozen dataclass (fields but ``name`` are flags). run(config, seed,
-    progress) -> dict. report(config, [dict per seed]) -> (markdown text, PNG bytes). field_help: a help line per
-    field. presets: named {field: value} overrides, each runnable as ``--preset NAME`` (figures/NAME.png)."""
+    progress) -> a JSON-able dict or dataclass (written as a dict). report(config, [dict per seed]) -> (markdown
+    text, PNG bytes). field_help: a help line per field. presets: named {field: value} overrides, each runnable as
+    ``--preset NAME`` (figures/NAME.png)."""
 
     name: str
     config_cls: type
