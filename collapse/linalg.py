@@ -25,22 +25,17 @@ def _spectral_inverse(eigvals, ridge):
 
 
 class LeastSquaresFactor(NamedTuple):
-    """A fixed design X [T, d] with the inverse of its regularized smaller Gram matrix K [k, k]:
-    K = (XᵀX + λT I)⁻¹ (k = d) when T ≥ d, K = (XXᵀ + λT I)⁻¹ (k = T) when T < d. Which one is
-    static: it follows from the shapes."""
+    """The inverse of a fixed design's regularized smaller Gram matrix K [k, k]: K = (XᵀX + λT I)⁻¹ (k = d)
+    when T ≥ d, K = (XXᵀ + λT I)⁻¹ (k = T) when T < d. The design itself is not stored (its owner keeps it);
+    which form applies follows from the shapes."""
 
-    x: jax.Array
     inv_gram: jax.Array
 
-    @property
-    def tall(self) -> bool:
-        return self.x.shape[0] >= self.x.shape[1]
-
-    def solve(self, y):
-        """ŵ = (XᵀX + λT I)⁻¹Xᵀy = Xᵀ(XXᵀ + λT I)⁻¹y (the push-through identity): [T] -> [d]."""
-        if self.tall:
-            return self.inv_gram @ (self.x.T @ y)
-        return self.x.T @ (self.inv_gram @ y)
+    def solve(self, X, y):
+        """ŵ = (XᵀX + λT I)⁻¹Xᵀy = Xᵀ(XXᵀ + λT I)⁻¹y (the push-through identity): X [T, d], y [T] -> [d]."""
+        if X.shape[0] >= X.shape[1]:
+            return self.inv_gram @ (X.T @ y)
+        return X.T @ (self.inv_gram @ y)
 
 
 def least_squares_factor(X, ridge=0.0) -> LeastSquaresFactor:
@@ -54,15 +49,13 @@ def least_squares_factor(X, ridge=0.0) -> LeastSquaresFactor:
     k = gram.shape[0]
     gram = gram + ridge * T * jnp.eye(k, dtype=gram.dtype)
     chol = jnp.linalg.cholesky(gram)
-    return LeastSquaresFactor(X, jax.scipy.linalg.cho_solve((chol, True), jnp.eye(k, dtype=gram.dtype)))
+    return LeastSquaresFactor(jax.scipy.linalg.cho_solve((chol, True), jnp.eye(k, dtype=gram.dtype)))
 
 
 def least_squares_operator(X, ridge=0.0):
     """H with ŵ = H y for unweighted ridge / min-norm OLS on a full-rank design X: [T, d] -> H: [d, T]."""
-    factor = least_squares_factor(X, ridge)
-    if factor.tall:
-        return factor.inv_gram @ X.T
-    return X.T @ factor.inv_gram
+    K = least_squares_factor(X, ridge).inv_gram
+    return K @ X.T if X.shape[0] >= X.shape[1] else X.T @ K
 
 
 def weighted_least_squares(X, y, w, ridge=0.0):

@@ -145,7 +145,7 @@ class LinearRegression:
             # one on the weighted mean label vector, so the factorization from setup is reused.
             total = sum(jnp.sum(s.weight[..., 0]) for s in segments)
             ysum = sum(_stack_sum(s.weight[..., :1] * s.data.y) for s in segments)
-            return world.operator.solve(ysum / total)
+            return world.operator.solve(world.x_real, ysum / total)
         return self._fit_fixed_general(world, segments)
 
     def _fit_fixed_general(self, world, segments):
