@@ -100,6 +100,12 @@ def centroid_accuracy_given(mu_norm, d, K, a, extra_perp=0.0) -> np.ndarray:
     this with a = the mean of y'y over kept samples and b = 0. Broadcasts over K and a. [derived:
     docs/verification.md §3]"""
     K, a = np.broadcast_arrays(np.asarray(K, float), np.asarray(a, float))
+    if d == 1 and extra_perp == 0:
+        # One dimension: acc is Φ(±‖μ‖) by the sign of a‖μ‖ + g₁/√K, a step that Gauss–Hermite integrates only
+        # to ~1e-6; exactly, P(sign +) = Φ(a‖μ‖√K).
+        up = ndtr(a * mu_norm * np.sqrt(np.maximum(K, 0.0)))
+        out = ndtr(mu_norm) * up + ndtr(-mu_norm) * (1 - up)
+        return np.where(K > 0, out, 0.5)
     g, wg = _hermite(_NORMAL)
     if d > 1:
         chi, wc = _chi2_nodes(d - 1, _CHI2)
