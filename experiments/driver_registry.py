@@ -17,6 +17,7 @@ def _summarize_spec() -> DriverSpec:
             "human_sentences": "task: human-written sentences per document (document length)",
             "distractor_facts": "task: look-alike facts about other entities per document",
             "paraphrase": "task: probability that a fact is written in a paraphrased form",
+            "n_entities": "task: how many entity names exist (fewer = the title-to-fact binding is easier to learn)",
             "width": "model width (generator and students)", "heads": "attention heads",
             "enc_depth": "encoder layers", "dec_depth": "decoder layers",
             "n_real": "real (document, summary) pairs of the generator",
@@ -26,14 +27,19 @@ def _summarize_spec() -> DriverSpec:
             "selectors": f"comma-separated selection rules: {', '.join(SELECTORS)}",
             "threshold": "ROUGE-L at or above which a summary counts as correct (for p, q, phi, psi, p*)",
             "external_width": "external scorer's width", "external_enc_depth": "external scorer's encoder layers",
-            "external_real": "external scorer's real training pairs (default: n_real)",
+            "external_real": "external scorer's real training pairs (default: 4 x n_real)",
             "external_steps": "external scorer's training steps (default: steps)",
             "steps": "training steps of every model", "batch": "batch size", "lr": "peak learning rate",
             "test_size": "real test documents", "decode_batch": "documents per compiled decoding call",
         },
         presets={
-            "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale "
-                              "(≈ 10 min per seed on 2 idle cores)", {}),
+            "summarize-cpu": ("student ROUGE vs N per selector, generator as a line; CPU scale, 3 seeds "
+                              "(≈ 3 min per seed on 2 idle cores); the generator guesses between facts",
+                              {"seeds": 3}),
+            "summarize-cpu-binding": ("the same on an easier task (8 names, no human prose) with 3,000 steps, "
+                                      "where generators learn to bind the title to its fact; ≈ 7 min per seed",
+                                      {"human_sentences": 0, "n_entities": 8, "n_real": 1000, "steps": 3000,
+                                       "seeds": 3}),
             "summarize-gpu": ("the same at GPU scale: longer documents, more data, 3 seeds (not run on CPU)",
                               {"human_sentences": 3, "width": 256, "heads": 8, "enc_depth": 6, "n_real": 2000,
                                "N": (2000, 8000, 32000), "k": 8, "external_width": 512, "external_enc_depth": 6,

@@ -16,6 +16,51 @@ def _mean_se(values, within_se):
     return float(v[0]), float(within_se[0])
 
 
+def _slots(results, pick) -> str:
+    key, other = (np.mean([pick(r)[m]["mean"] for r in results]) for m in ("key_slots", "distractor_slots"))
+    return f"fact slots from the key fact {key:.2f}, from a distractor {other:.2f}"
+
+
+def paired_differences(results: list[dict], a: str, b: str, N: int) -> dict:
+    """Student ROUGE-L of selector ``a`` minus that of ``b`` (``b`` may be "generator") at pool size N, paired
+    within each seed (same real data, test set and training seed): mean, SE over seeds, a two-sided 95%
+    Student-t interval (seeds − 1 degrees of freedom; None with one seed) and how many seeds had a > b."""
+    from scipy import stats
+
+    def score(r, sel):
+        if sel == "generator":
+            return r["generator"]["rougeL"]["mean"]
+        return next(x for x in r["rows"] if x["selector"] == sel and x["N"] == N)["student"]["rougeL"]["mean"]
+
+    d = np.array([score(r, a) - score(r, b) for r in results])
+    out = {"a": a, "b": b, "N": N, "mean": float(d.mean()), "seeds": len(d), "a_higher": int((d > 0).sum())}
+    if len(d) > 1:
+        se = float(d.std(ddof=1) / np.sqrt(len(d)))
+        half = float(stats.t.ppf(0.975, len(d) - 1)) * se
+        out.update(se=se, ci=(out["mean"] - half, out["mean"] + half))
+    else:
+        out.update(se=None, ci=None)
+    return out
+
+
+def verdict(diff: dict) -> str:
+    if diff["ci"] is None:
+        return "one seed: no interval"
+    lo, hi = diff["ci"]
+    return "a > b" if lo > 0 else "a < b" if hi < 0 else "not distinguishable"
+
+
+def comparisons(exp: SummarizeExperiment) -> list[tuple[str, str]]:
+    """The paper's questions (papers.md §2.3) as (a, b) pairs, for the selectors this run has. ``none`` and
+    ``random`` both keep one i.i.d. sample, so none − random is a null comparison: it shows the noise floor."""
+    sel = set(exp.selectors)
+    pairs = [(s, "generator") for s in exp.selectors]
+    pairs += [(s, "random") for s in ("oracle", "self", "external") if s in sel and "random" in sel]
+    pairs += [("self", "external")] if {"self", "external"} <= sel else []
+    pairs += [("none", "random")] if {"none", "random"} <= sel else []
+    return pairs
+
+
 def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str, bytes]:
     import matplotlib
 
@@ -28,16 +73,17 @@ def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str
                    [r["generator"]["rougeL"]["se"] for r in results])
     lines = [f"Summarization under verification: n_real = {exp.n_real}, k = {exp.k}, temperature = "
              f"{exp.temperature}, correct = ROUGE-L ≥ {exp.threshold}; {seeds} seed(s), mean ± {se_kind}.", "",
-             f"Generator (greedy) ROUGE-L: {gen[0]:.3f} ± {gen[1]:.3f}"]
+             f"Generator (greedy) ROUGE-L: {gen[0]:.3f} ± {gen[1]:.3f}; {_slots(results, lambda r: r['generator'])}"]
     if results[0].get("external"):
         ext = _mean_se([r["external"]["rougeL"]["mean"] for r in results],
                        [r["external"]["rougeL"]["se"] for r in results])
-        lines.append(f"External scorer (greedy) ROUGE-L: {ext[0]:.3f} ± {ext[1]:.3f}")
+        lines.append(f"External scorer (greedy) ROUGE-L: {ext[0]:.3f} ± {ext[1]:.3f}; "
+                     f"{_slots(results, lambda r: r['external'])}")
     pool = {k: np.mean([r["pool_stats"][k] for r in results]) for k in results[0]["pool_stats"]}
     lines += [f"Candidates: first sample correct {pool['first_correct']:.3f}, any of k correct "
               f"{pool['any_correct']:.3f}", "",
               "| selector | N | chosen correct | measured p⋆ | student ROUGE-L | student ROUGE-2 | exact match | "
-              "student − generator (ROUGE-L) |", "|---|---|---|---|---|---|---|---|"]
+              "fact slots: key / distractor | student − generator (ROUGE-L) |", "|---|---|---|---|---|---|---|---|---|"]
     table = {}
     for sel in exp.selectors:
         for N in exp.N:
@@ -48,9 +94,20 @@ def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str
             chosen = np.mean([x["chosen_correct"] for x in rows])
             pstar = np.mean([x["p_star"] for x in rows])
             diff = stat["rougeL"][0] - gen[0]
+            key, other = (np.mean([x["student"][m]["mean"] for x in rows]) for m in ("key_slots", "distractor_slots"))
             lines.append(f"| {sel} | {N} | {chosen:.3f} | {pstar:.2f} | {stat['rougeL'][0]:.3f} ± "
                          f"{stat['rougeL'][1]:.3f} | {stat['rouge2'][0]:.3f} ± {stat['rouge2'][1]:.3f} | "
-                         f"{stat['exact'][0]:.3f} ± {stat['exact'][1]:.3f} | {diff:+.3f} |")
+                         f"{stat['exact'][0]:.3f} ± {stat['exact'][1]:.3f} | {key:.2f} / {other:.2f} | {diff:+.3f} |")
+    lines += ["", "Paired differences of student ROUGE-L (a − b within a seed; 95% t-interval over seeds; "
+              "none − random is a null comparison: both keep one i.i.d. sample):", "",
+              "| a − b | N | difference | 95% interval | seeds with a > b | verdict |", "|---|---|---|---|---|---|"]
+    for a, b in comparisons(exp):
+        for N in exp.N:
+            d = paired_differences(results, a, b, N)
+            ci = "—" if d["ci"] is None else f"[{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]"
+            se = "" if d["se"] is None else f" ± {d['se']:.3f}"
+            lines.append(f"| {a} − {b} | {N} | {d['mean']:+.3f}{se} | {ci} | {d['a_higher']}/{d['seeds']} | "
+                         f"{verdict(d)} |")
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for sel in exp.selectors:
         m = np.array([table[sel, N][0] for N in exp.N])

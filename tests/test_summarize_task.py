@@ -12,11 +12,14 @@ from collapse.tasks.summarize import (
     OBJECTS,
     SUMMARY_LEN,
     VERBS,
+    Example,
+    Fact,
     Rouge,
     SummarizeTask,
     WordTokenizer,
     exact_match,
     selector_scores,
+    slot_sources,
 )
 
 TASK = SummarizeTask()
@@ -80,6 +83,20 @@ def test_each_selector_picks_what_it_should():
     picks = best_of_k(selector_scores("random", rng=np.random.default_rng(0), shape=(3000, 3)))
     counts = np.bincount(np.asarray(picks), minlength=3)
     assert (np.abs(counts - 1000) < 4 * np.sqrt(3000 * (1 / 3) * (2 / 3))).all()
+
+
+def test_slot_sources_tell_the_key_fact_from_the_distractor():
+    key = Fact("kalo", 0, "bridge", "mabeton", "monday")
+    other = Fact("rupi", 1, "bridge", "sifuton", "friday")  # same object: that slot cannot tell them apart
+    ex = Example("about kalo : ...", key.summary(), key, (other,))
+    preds = [key.summary(), "kalo repaired the bridge in sifuton on friday", "kalo opened the bridge in sifuton on "
+             "sunday", "kalo"]
+    got = slot_sources(preds, [ex] * 4)
+    # three informative slots (verb, place, day): all key / all distractor / 1 key + 1 distractor + 1 neither
+    np.testing.assert_allclose(got["key"], [1, 0, 1 / 3, 0])
+    np.testing.assert_allclose(got["distractor"], [0, 1, 1 / 3, 0])
+    same = Example("about kalo : ...", key.summary(), key, (Fact("rupi", 0, "bridge", "mabeton", "monday"),))
+    assert np.isnan(slot_sources([key.summary()], [same])["key"][0])
 
 
 @pytest.mark.parametrize("bad", [dict(paraphrase=1.5), dict(distractor_facts=-1), dict(n_entities=2,

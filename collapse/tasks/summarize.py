@@ -224,6 +224,32 @@ def exact_match(preds, refs) -> np.ndarray:
     return np.array([p.split() == r.split() for p, r in zip(preds, refs, strict=True)])
 
 
+FACT_SLOTS = (1, 3, 5, 7)  # verb, object, place, day in the summary's fixed form (0 is the title's name)
+
+
+def slot_sources(preds, examples) -> dict[str, np.ndarray]:
+    """Where each fact slot of a summary came from: per summary, the share of its verb/object/place/day that
+    equals the key fact's (``key``) and the share that equals a distractor fact's instead (``distractor``), over
+    the slots where the two differ. A model that has not learned to bind the title's entity to its sentence
+    guesses between the facts: key ≈ distractor. NaN for a summary whose facts agree on every slot."""
+    key, other = [], []
+    for p, ex in zip(preds, examples, strict=True):
+        words = p.split()
+        ref = ex.summary.split()
+        hits, wrong, n = 0, 0, 0
+        for slot in FACT_SLOTS:
+            alts = {d.summary().split()[slot] for d in ex.distractors} - {ref[slot]}
+            if not alts:
+                continue
+            n += 1
+            got = words[slot] if slot < len(words) else None
+            hits += got == ref[slot]
+            wrong += got in alts
+        key.append(hits / n if n else np.nan)
+        other.append(wrong / n if n else np.nan)
+    return {"key": np.array(key), "distractor": np.array(other)}
+
+
 # --- selection ----------------------------------------------------------------------------------------
 SELECTORS = ("oracle", "self", "external", "random", "none")
 

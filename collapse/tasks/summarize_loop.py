@@ -3,8 +3,8 @@
 One run (one seed):
 1. train a **generator** (encoder–decoder, :mod:`collapse.tasks.seq2seq`) on ``n_real`` real (document,
    reference summary) pairs of a :class:`~collapse.tasks.summarize.SummarizeTask`;
-2. train an **external scorer**: a separately trained, larger model (``external_width``, ``external_enc_depth``)
-   on ``external_real`` real pairs (default: the generator's own ``n_real``);
+2. train an **external scorer**: a separately trained model — larger (``external_width``,
+   ``external_enc_depth``) and/or trained on more real pairs (``external_real``, default 4 × ``n_real``);
 3. sample k candidate summaries per document for a pool of ``max(N)`` fresh documents (temperature sampling);
 4. per **selector**, keep one candidate per document — ``oracle``: highest ROUGE-L against the reference;
    ``self``: highest log-likelihood under the generator; ``external``: highest log-likelihood under the
@@ -40,6 +40,7 @@ from collapse.tasks.summarize import (
     WordTokenizer,
     exact_match,
     selector_scores,
+    slot_sources,
 )
 
 
@@ -47,7 +48,7 @@ from collapse.tasks.summarize import (
 class SummarizeExperiment:
     """Settings of one run (every field is a ``--flag`` of ``gen_loop --model summarize``).
 
-    human_sentences, distractor_facts, paraphrase: the task's difficulty knobs (collapse.tasks.summarize).
+    human_sentences, distractor_facts, paraphrase, n_entities: the task's difficulty knobs (collapse.tasks.summarize).
     width, heads, enc_depth, dec_depth: generator and students. n_real: real pairs of the generator.
     N: pool sizes for the students. k: candidates per document; temperature: their sampling temperature.
     selectors: rules to compare. threshold: ROUGE-L at or above which a summary counts as correct.
@@ -60,24 +61,25 @@ class SummarizeExperiment:
     human_sentences: int = 1
     distractor_facts: int = 1
     paraphrase: float = 0.5
+    n_entities: int = 40
     width: int = 64
     heads: int = 4
     enc_depth: int = 2
     dec_depth: int = 1
-    n_real: int = 2000
+    n_real: int = 500
     N: tuple[int, ...] = (1000, 4000)
     k: int = 4
     temperature: float = 1.0
     selectors: tuple[str, ...] = SELECTORS
     threshold: float = 0.8
-    external_width: int = 128
-    external_enc_depth: int = 4
+    external_width: int = 64
+    external_enc_depth: int = 2
     external_real: int | None = None
     external_steps: int | None = None
-    steps: int = 1000
-    batch: int = 64
+    steps: int = 700
+    batch: int = 32
     lr: float = 2e-3
-    test_size: int = 400
+    test_size: int = 1000
     decode_batch: int = 250
 
     def __post_init__(self):
@@ -103,7 +105,7 @@ class SummarizeExperiment:
     @property
     def task(self) -> SummarizeTask:
         return SummarizeTask(human_sentences=self.human_sentences, distractor_facts=self.distractor_facts,
-                             paraphrase=self.paraphrase)
+                             paraphrase=self.paraphrase, n_entities=self.n_entities)
 
     def model_config(self, tok: WordTokenizer, external: bool = False) -> s2s.Seq2SeqConfig:
         width = self.external_width if external else self.width
@@ -153,19 +155,28 @@ def sequence_logprob(graphdef, params, src, tgt):
     return jnp.take_along_axis(logp, tgt[..., None], -1)[..., 0].sum(-1)
 
 
-def _rouge_summary(preds, refs) -> dict:
+def _rouge_summary(preds, examples) -> dict:
+    refs = [e.summary for e in examples]
     scores = Rouge()(preds, refs)
     scores["exact"] = exact_match(preds, refs).astype(float)
-    n = len(preds)
-    return {name: {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0}
-            for name, v in scores.items()}
+    sources = slot_sources(preds, examples)
+    scores["key_slots"], scores["distractor_slots"] = sources["key"], sources["distractor"]
+    out = {}
+    for name, v in scores.items():
+        v = v[~np.isnan(v)]
+        n = len(v)
+        out[name] = {"mean": float(v.mean()) if n else float("nan"),
+                     "se": float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0}
+    return out
 
 
-def evaluate(graphdef, params, tok: WordTokenizer, test_src, test_refs, batch: int) -> dict:
-    """Greedy summaries of the test documents scored against their references: {metric: {mean, se}}."""
+def evaluate(graphdef, params, tok: WordTokenizer, test_src, test_examples, batch: int) -> dict:
+    """Greedy summaries of the test documents scored against their references: {metric: {mean, se}} for
+    ROUGE-1/2/L, exact match, and the shares of fact slots taken from the key fact / a distractor
+    (:func:`~collapse.tasks.summarize.slot_sources`)."""
     fn = lambda x: s2s.greedy(graphdef, params, x, length=SUMMARY_LEN)  # noqa: E731
     tokens, _ = s2s.batched(fn, test_src, batch)
-    return _rouge_summary([tok.decode(t) for t in tokens], test_refs)
+    return _rouge_summary([tok.decode(t) for t in tokens], test_examples)
 
 
 def _fit(exp, cfg, src, tgt, count, steps, seed, key, progress, what):
@@ -183,18 +194,18 @@ def run(exp: SummarizeExperiment, seed: int, progress=lambda msg: None) -> RunRe
     tok = WordTokenizer(task)
     base = jax.random.key(seed)
     keys = {n: jax.random.fold_in(base, i) for i, n in enumerate(("generator", "external", "sample", "student"))}
-    n_ext = exp.external_real or exp.n_real
+    n_ext = exp.external_real or 4 * exp.n_real
     real = task.examples(max(exp.n_real, n_ext), seed=10 * seed + 1)
     test = task.examples(exp.test_size, seed=10 * seed + 2)
     pool = task.examples(max(exp.N), seed=10 * seed + 3)
     src_real = tok.encode_documents([e.document for e in real])
     tgt_real = tok.encode_summaries([e.summary for e in real])
-    test_src, test_refs = tok.encode_documents([e.document for e in test]), [e.summary for e in test]
+    test_src = tok.encode_documents([e.document for e in test])
     pool_src, pool_refs = tok.encode_documents([e.document for e in pool]), [e.summary for e in pool]
 
     gen = _fit(exp, exp.model_config(tok), src_real, tgt_real, exp.n_real, exp.steps, 1000 * seed + 1,
                keys["generator"], progress, "generator")
-    result = RunResult(evaluate(*gen, tok, test_src, test_refs, exp.decode_batch), None)
+    result = RunResult(evaluate(*gen, tok, test_src, test, exp.decode_batch), None)
     progress(f"generator ROUGE-L {result.generator['rougeL']['mean']:.3f}")
 
     progress(f"sampling {exp.k} candidates for {len(pool)} fresh documents")
@@ -211,7 +222,7 @@ def run(exp: SummarizeExperiment, seed: int, progress=lambda msg: None) -> RunRe
     if "external" in exp.selectors:
         ext = _fit(exp, exp.model_config(tok, external=True), src_real, tgt_real, n_ext,
                    exp.external_steps or exp.steps, 1000 * seed + 2, keys["external"], progress, "external scorer")
-        result.external = evaluate(*ext, tok, test_src, test_refs, exp.decode_batch)
+        result.external = evaluate(*ext, tok, test_src, test, exp.decode_batch)
         progress(f"external scorer's own ROUGE-L {result.external['rougeL']['mean']:.3f}")
         flat_src, flat_tok, b = np.repeat(pool_src, k, axis=0), cand_tok.reshape(m * k, -1), exp.decode_batch
         external_logp = np.concatenate([
@@ -232,7 +243,7 @@ def run(exp: SummarizeExperiment, seed: int, progress=lambda msg: None) -> RunRe
                       jax.random.fold_in(keys["student"], N), progress, f"student {rule} N={N}")
             row = {"selector": rule, "N": N, "chosen_correct": float(correct[np.arange(N), pick[:N]].mean()),
                    **{name: float(v) for name, v in stats._asdict().items() if name not in ("n", "kept_count")},
-                   "student": evaluate(*st, tok, test_src, test_refs, exp.decode_batch)}
+                   "student": evaluate(*st, tok, test_src, test, exp.decode_batch)}
             progress(f"{rule:>9} N={N:>6}: chosen correct {row['chosen_correct']:.3f}, p*={row['p_star']:.2f}; "
                      f"student ROUGE-L {row['student']['rougeL']['mean']:.3f}")
             result.rows.append(row)
