@@ -116,6 +116,8 @@ def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str
     ax.axhline(gen[0], color="k", ls="--", lw=1.2, label="generator")
     ax.axhspan(gen[0] - 2 * gen[1], gen[0] + 2 * gen[1], color="k", alpha=0.08)
     ax.set_xscale("log")
+    ax.set_xticks(exp.N, [f"{n:,}" for n in exp.N])
+    ax.minorticks_off()
     ax.set_xlabel("N (synthesized training pairs of the student)")
     ax.set_ylabel("greedy ROUGE-L on real test documents")
     ax.set_title(f"Summarization: selection of k={exp.k} samples ({seeds} seed(s), ±2 SE)", fontsize=10)
