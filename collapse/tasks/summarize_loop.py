@@ -13,9 +13,10 @@ One run (one seed):
    N selected pairs and score its **greedy** summaries on a real test set.
 
 A candidate is *correct* when its ROUGE-L F-measure against the reference is ≥ ``threshold`` (default 0.8: with
-the task's 8-word summaries, at most one wrong word). Per (selector, N) the run records the student's ROUGE-1/2/L
-and exact match (mean and SE over the test documents), and the selection's measured p, r, q, ϕ, ψ, p⋆ with the
-k candidates of a document as the population and the chosen one as "kept"
+the task's 8-word summaries, at most one wrong word). Per (selector, N) the run records the student's ROUGE-1/2/L,
+exact match and the shares of fact slots taken from the key fact / a distractor (the binding diagnostic,
+:func:`~collapse.tasks.summarize.slot_sources`; mean and SE over the test documents), and the selection's
+measured p, r, q, ϕ, ψ, p⋆ with the k candidates of a document as the population and the chosen one as "kept"
 (:func:`collapse.selection.selection_stats`).
 """
 
