@@ -12,25 +12,14 @@ PyTorch needs ``pip install torch`` (not a project dependency); without it only 
 """
 
 import argparse
-import math
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.timing import best_of
 from collapse.tasks import seq2seq as s2s
 from collapse.tasks.eigen import EigenTask
-
-
-def _time(fn, repeats=3):
-    fn()  # compile / warm up
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def jax_numbers(task, cfg, args, src, tgt):
@@ -45,11 +34,11 @@ def jax_numbers(task, cfg, args, src, tgt):
                                jnp.int32(0), length=args.steps, batch=args.batch)
         jax.block_until_ready(out[0])
 
-    t_train = _time(train)
+    t_train = best_of(train)
     batch = jnp.asarray(src[:args.decode])
-    t_greedy = _time(lambda: jax.block_until_ready(s2s.greedy(graphdef, params, batch, length=task.tgt_len)))
-    t_beam = _time(lambda: jax.block_until_ready(s2s.beam_search(graphdef, params, batch, length=task.tgt_len,
-                                                                 k=args.k)))
+    t_greedy = best_of(lambda: jax.block_until_ready(s2s.greedy(graphdef, params, batch, length=task.tgt_len)))
+    t_beam = best_of(lambda: jax.block_until_ready(s2s.beam_search(graphdef, params, batch, length=task.tgt_len,
+                                                                   k=args.k)))
     n_params = sum(int(x.size) for x in jax.tree.leaves(params))
     return n_params, args.steps * args.batch / t_train, args.decode / t_greedy, args.decode / t_beam
 
@@ -80,10 +69,10 @@ def torch_numbers(task, cfg, args, src, tgt):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
-    t_train = _time(train, repeats=2)
+    t_train = best_of(train, repeats=2)
     batch = src_t[:args.decode]
     with torch.no_grad():
-        t_greedy = _time(lambda: model.greedy(batch, task.tgt_len))
+        t_greedy = best_of(lambda: model.greedy(batch, task.tgt_len))
     n_params = sum(p.numel() for p in model.parameters())
     return n_params, args.torch_steps * args.batch / t_train, args.decode / t_greedy, torch.get_num_threads()
 

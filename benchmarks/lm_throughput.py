@@ -18,13 +18,12 @@ RMSNorm, rotary self-attention, GELU MLP without biases, tied head; AdamW with c
 """
 
 import argparse
-import math
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.timing import best_of
 from collapse.lm import model as lm
 from collapse.lm.sampling import sample
 from collapse.lm.train import TrainConfig, init_state, train_steps
@@ -42,16 +41,6 @@ def flops_per_token(cfg, n_params: int) -> float:
     return 6.0 * n_matmul + 12.0 * cfg.depth * cfg.context * cfg.width
 
 
-def _best(fn, repeats=3):
-    fn()
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def peak_flops(dtype) -> tuple[float, str]:
     kind = jax.devices()[0].device_kind
     for name, tf in PEAK_TFLOPS.items():
@@ -60,7 +49,7 @@ def peak_flops(dtype) -> tuple[float, str]:
     n = 1024
     a = jnp.ones((n, n), dtype)
     f = jax.jit(lambda a: a @ a)
-    t = _best(lambda: f(a).block_until_ready(), repeats=5)
+    t = best_of(lambda: f(a).block_until_ready(), repeats=5)
     return 2 * n ** 3 / t, f"measured best {n}×{n} {jnp.dtype(dtype).name} matmul on {kind}"
 
 
@@ -70,10 +59,10 @@ def jax_numbers(cfg, size):
     weights = jnp.ones(data.shape[0])
     state = init_state(cfg, tc, jax.random.key(0))
     run = jax.jit(lambda s, k: train_steps(cfg, tc, s, data, weights, k, tc.steps))
-    t = _best(lambda: jax.block_until_ready(run(state, jax.random.key(1))))
+    t = best_of(lambda: jax.block_until_ready(run(state, jax.random.key(1))))
     train_tps = tc.steps * tc.batch * cfg.context / t
     samp = jax.jit(lambda p, k: sample(cfg, p, k, size["sample_batch"], cfg.context))
-    t = _best(lambda: samp(state.params, jax.random.key(2)).block_until_ready())
+    t = best_of(lambda: samp(state.params, jax.random.key(2)).block_until_ready())
     return train_tps, size["sample_batch"] * cfg.context / t, count_params(lm.model(cfg, state.params))
 
 
@@ -107,10 +96,10 @@ def torch_numbers(cfg, size, threads=None):
         if dev == "cuda":
             torch.cuda.synchronize()
 
-    t = _best(train_loop, repeats=2)
+    t = best_of(train_loop, repeats=2)
     train_tps = size["steps"] * size["batch"] * cfg.context / t
     with torch.no_grad(), torch.autocast(dev, dtype=dtype, enabled=dtype != torch.float32):
-        t = _best(lambda: torch_sample(model, size["sample_batch"], cfg.context, dev), repeats=2)
+        t = best_of(lambda: torch_sample(model, size["sample_batch"], cfg.context, dev), repeats=2)
     return train_tps, size["sample_batch"] * cfg.context / t, sum(p.numel() for p in model.parameters()), \
         torch.get_num_threads()
 
