@@ -48,6 +48,15 @@ def _summarize_spec() -> DriverSpec:
     )
 
 
+# Flags every byte-level LM driver shares (lm-share, toedit-text).
+LM_FIELD_HELP = {
+    "corpus": "human corpus: 'pydoc' (ships with Python), a folder of .txt files, or a .jsonl file",
+    "context": "window length in bytes", "width": "model width", "depth": "blocks", "heads": "heads",
+    "batch": "windows per step", "lr": "peak learning rate", "warmup": "warmup steps",
+    "holdout": "held-out human windows",
+}
+
+
 def _lm_share_spec() -> DriverSpec:
     from experiments.lm_share import ShareExperiment, report, run
 
@@ -57,14 +66,12 @@ def _lm_share_spec() -> DriverSpec:
         run=run,
         report=report,
         field_help={
-            "corpus": "human corpus: 'pydoc' (ships with Python), a folder of .txt files, or a .jsonl file",
-            "context": "window length in bytes", "width": "model width", "depth": "blocks", "heads": "heads",
+            **LM_FIELD_HELP,
             "N": "windows in every training set (generator and each mixture: matched token budget)",
             "shares": "synthetic shares in [0, 1], comma-separated (must include 0)",
-            "steps": "optimizer steps of every model", "batch": "windows per step", "lr": "peak learning rate",
-            "warmup": "warmup steps", "temperature": "generator's sampling temperature", "top_k": "top-k (0 = off)",
-            "top_p": "top-p (1 = off)", "holdout": "held-out human windows",
-            "dtype": "activation dtype: float32, or bfloat16 on accelerators",
+            "steps": "optimizer steps of every model",
+            "temperature": "generator's sampling temperature", "top_k": "top-k (0 = off)",
+            "top_p": "top-p (1 = off)", "dtype": "activation dtype: float32, or bfloat16 on accelerators",
         },
         presets={
             "lm-synthetic-share": ("held-out human perplexity vs synthetic share 0/25/50/75/100% at matched token "
@@ -140,13 +147,11 @@ def _toedit_text_spec() -> DriverSpec:
         run=run,
         report=report,
         field_help={
-            "corpus": "human corpus: 'pydoc' (ships with Python), a folder of .txt files, or a .jsonl file",
-            "context": "window length in bytes", "width": "model width", "depth": "blocks", "heads": "heads",
+            **LM_FIELD_HELP,
             "N": "windows in every training set (matched token budget)",
             "prior_N": "human windows the prior (editor and synthetic-data generator) trains on",
             "prior_steps": "the prior's optimizer steps",
-            "steps": "optimizer steps of every compared model", "batch": "windows per step",
-            "lr": "peak learning rate", "warmup": "warmup steps", "holdout": "held-out human windows",
+            "steps": "optimizer steps of every compared model",
             "beta": "ToEdit redraw weights ∝ p^(1/β)", "ngram_order": "order of the byte n-gram prior",
             "variants": "edit variants, comma-separated (default: all): " + "; ".join(EDIT_VARIANTS),
         },
