@@ -234,11 +234,11 @@ def slot_sources(preds, examples) -> dict[str, np.ndarray]:
     guesses between the facts: key ≈ distractor. NaN for a summary whose facts agree on every slot."""
     key, other = [], []
     for p, ex in zip(preds, examples, strict=True):
-        words = p.split()
-        ref = ex.summary.split()
+        words, ref = p.split(), ex.summary.split()
+        others = [d.summary().split() for d in ex.distractors]
         hits, wrong, n = 0, 0, 0
         for slot in FACT_SLOTS:
-            alts = {d.summary().split()[slot] for d in ex.distractors} - {ref[slot]}
+            alts = {o[slot] for o in others} - {ref[slot]}
             if not alts:
                 continue
             n += 1
