@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.timing import best_of
-from collapse.tasks import seq2seq as s2s
+from collapse.nn import seq2seq as s2s
 from collapse.tasks.eigen import EigenTask
 
 

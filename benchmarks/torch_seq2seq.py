@@ -1,4 +1,4 @@
-"""A PyTorch encoder–decoder of the same architecture and size as collapse.tasks.seq2seq (benchmark reference only;
+"""A PyTorch encoder–decoder of the same architecture and size as collapse.nn.seq2seq (benchmark reference only;
 torch is not a project dependency). Pre-norm RMSNorm blocks, rotary self-attention (half-split), GELU MLP without
 biases, cross-attention in the decoder, tied output head."""
 

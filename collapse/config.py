@@ -1,11 +1,15 @@
 """Loop configuration: which policy builds each generation's training set, and how long to run."""
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from collapse.errors import require
+from collapse.validate import check_fields
 
-MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "fresh", "edit")
-EDIT_SCHEDULES = ("disjoint", "geometric", "iid", "confidence", "explicit", "tokens")
+Mode = Literal["replace", "accumulate", "accumulate-subsample", "mix", "fresh", "edit"]
+MODES = get_args(Mode)
+EditSchedule = Literal["disjoint", "geometric", "iid", "confidence", "explicit", "tokens"]
+EDIT_SCHEDULES = get_args(EditSchedule)
 
 
 @dataclass(frozen=True)
@@ -32,25 +36,26 @@ class LoopConfig:
         family's edit rule, not by f — see collapse/lm/edit.py).
     """
 
-    mode: str = "replace"
+    mode: Mode = "replace"
     generations: int = 10
     replicates: int = 1000
     seed: int = 0
     mix_ratio: float = 1.0
     real_weight: float = 0.5
     budget: int | None = None
-    edit_schedule: str = "disjoint"
+    edit_schedule: EditSchedule = "disjoint"
     edit_fraction: float = 0.1
     edit_eta: float = 1.0
     edit_masks: tuple | None = None
 
     def __post_init__(self):
+        check_fields(self)
         require(self.mode in MODES, "mode", self.mode, f"one of {', '.join(MODES)}")
         require(isinstance(self.generations, int) and self.generations >= 1, "generations",
                 self.generations, "an integer >= 1")
         require(isinstance(self.replicates, int) and self.replicates >= 1, "replicates",
                 self.replicates, "an integer >= 1")
-        require(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        require(0 <= self.seed < 2**63, "seed", self.seed, "an integer in [0, 2**63)")
         require(self.mix_ratio > 0, "mix_ratio", self.mix_ratio, "> 0")
         require(0 < self.real_weight <= 1, "real_weight", self.real_weight, "in (0, 1]")
         require(self.budget is None or (isinstance(self.budget, int) and self.budget >= 1), "budget",

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from collapse.config import LoopConfig
-from collapse.errors import require
+from collapse.config import MODES, LoopConfig
+from collapse.errors import ConfigError, require
 from collapse.families.base import Segment
 
 
@@ -31,9 +31,17 @@ class StepContext(NamedTuple):
     edit: Callable | None = None
 
 
+def weight_dtype(block):
+    """Weights are always floating point: the dtype of the block's first floating leaf (so a float32 block keeps
+    float32 weights), else the default float — never an integer dtype, which would round fractional weights to 0."""
+    leaves = jax.tree_util.tree_leaves(block)
+    floating = [a.dtype for a in leaves if jnp.issubdtype(a.dtype, jnp.floating)]
+    return floating[0] if floating else jnp.result_type(float)
+
+
 def _ones_like_block(block, value=1.0):
     leaf = jax.tree_util.tree_leaves(block)[0]
-    return jnp.full(leaf.shape[:1], value, dtype=leaf.dtype)
+    return jnp.full(leaf.shape[:1], value, dtype=weight_dtype(block))
 
 
 def _stack_slots(block, slots):
@@ -272,4 +280,6 @@ def make_policy(cfg: LoopConfig, family):
             lengths = sorted({len(r) for r in cfg.edit_masks})
             require(lengths == [T], "edit_masks", f"rows of length {lengths}", f"rows of length T = {T}")
         return Edit(cfg.edit_schedule, cfg.edit_fraction, cfg.edit_eta, cfg.edit_masks)
-    return Fresh(real_weight=cfg.real_weight)
+    if cfg.mode == "fresh":
+        return Fresh(real_weight=cfg.real_weight)
+    raise ConfigError("mode", cfg.mode, f"one of {', '.join(MODES)}")

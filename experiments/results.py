@@ -10,11 +10,15 @@ Every file is written to a temporary name in the same folder and renamed into pl
 never sees half a file and an interrupted run leaves only complete files behind.
 """
 
+import datetime
 import hashlib
+import importlib.metadata
 import io
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -50,21 +54,42 @@ def atomic_write_npz(path: Path, **arrays) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def environment_record() -> dict:
-    """Versions and backend, recorded with every result."""
-    import scipy
+def _version(package: str):
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
+
+def _git_commit():
+    """The source tree's commit (with '+dirty' when it has uncommitted changes), or None outside a checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def environment_record() -> dict:
+    """Where and with what a run (or one resumed part of it) was computed: versions, backend, devices, the
+    command line, XLA_FLAGS, the source commit and a UTC timestamp."""
     return {
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "git_commit": _git_commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "collapse": collapse.__version__,
-        "jax": jax.__version__,
-        "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else None,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
+        **{name: _version(name) for name in ("jax", "jaxlib", "numpy", "scipy", "flax", "optax")},
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
-        "x64": bool(jax.config.jax_enable_x64),
+        "process_count": jax.process_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS"),
+        "x64_global": bool(jax.config.jax_enable_x64),
     }
 
 
@@ -117,8 +142,18 @@ class RunDir:
             self.path(name).unlink(missing_ok=True)
 
     def write_config(self, extra: dict) -> None:
-        record = {"config": self.config, "config_hash": self.hash, **extra}
-        atomic_write_text(self.path("config.json"), json.dumps(record, indent=2, default=str) + "\n")
+        """Write config.json: the config, its hash, ``extra`` (runner, precision, seeds…) and one environment record
+        per part of the run — a resumed run appends its own part instead of overwriting the first one's."""
+        parts = []
+        path = self.path("config.json")
+        if path.exists():
+            try:
+                old = json.loads(path.read_text())
+                parts = old.get("parts", []) if old.get("config_hash") == self.hash else []
+            except (OSError, json.JSONDecodeError):
+                parts = []
+        record = {"config": self.config, "config_hash": self.hash, **extra, "parts": [*parts, environment_record()]}
+        atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
 
     def save_checkpoint(self, state: LoopState) -> None:
         leaves = jax.tree_util.tree_leaves(state.carry)

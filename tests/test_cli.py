@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments import gen_loop
+from experiments import catalog, gen_loop, run_engine
 from experiments.results import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,9 @@ def test_issue_example_reproduces_the_closed_form(mode, tmp_path, capsys):
     assert all(r["theory"] is None for r in rows if r["metric"] == "train_size")
     record = json.loads((out / "config.json").read_text())
     assert record["config"]["loop"]["seed"] == 0 and record["config"]["loop"]["mode"] == mode
-    assert {"jax", "numpy", "backend", "devices", "python"} <= set(record)
+    assert {"jax", "numpy", "flax", "optax", "backend", "devices", "python", "git_commit", "command", "started",
+            "xla_flags"} <= set(record["parts"][0])
+    assert record["precision"] == "float64" and (out / "report.md").exists()
     with np.load(out / "samples.npz") as z:
         assert z["E_test"].shape == (5, 2000)
     assert (out / "figure.png").read_bytes()[:4] == b"\x89PNG"
@@ -40,7 +42,7 @@ def test_a_finished_run_is_reported_not_recomputed(tmp_path, capsys, monkeypatch
     args = [*EXAMPLE[:-4], "--replicates", "50", "--out", str(tmp_path), "--quiet", "--mode", "replace"]
     assert gen_loop.main(args) == 0
     capsys.readouterr()
-    monkeypatch.setattr(gen_loop, "Loop", None)  # would fail if the loop ran again
+    monkeypatch.setattr(run_engine, "Loop", None)  # would fail if the loop ran again
     assert gen_loop.main(args) == 0
     assert "already complete" in capsys.readouterr().out
 
@@ -81,7 +83,14 @@ BAD = [
     (["--sigma", "-1"], "sigma must be >= 0; got sigma=-1.0"),
     (["--replicates", "0"], "replicates must be an integer >= 1; got replicates=0"),
     (["--mode", "sideways"], "argument --mode: invalid choice: 'sideways'"),
-    (["--model", "oracle"], "argument --model: invalid choice: 'oracle'"),
+    (["--model", "oracle"], "model must be one of linear, gaussian"),
+    (["--preset", "nope"], "preset must be one of linear-modes"),
+    (["--model", "eigen", "--mode", "accumulate"], "unrecognized arguments: --mode accumulate"),
+    (["--mix-ratio", "2"], "mix_ratio must be given only with --mode mix"),
+    (["--publish"], "publish must be used with --preset"),
+    (["--preset", "verify-vs-n", "--model", "linear"], "model must be gmm-classify"),
+    (["--sigma", "inf"], "sigma must be a finite number"),
+    (["--seed", "9223372036854775808"], "seed must be"),
     (["--out", "/proc/forbidden"], "out must be a writable folder"),
 ]
 
@@ -98,40 +107,71 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path
     assert not (tmp_path / "run").exists()
 
 
-def test_help_documents_every_flag():
-    text = gen_loop.build_parser().format_help()
-    for flag in ["--model", "--mode", "--d", "--T", "--M", "--sigma", "--sigma0", "--ridge", "--covariance",
-                 "--design", "--generations", "--replicates", "--seed", "--out", "--mix-ratio", "--real-weight",
-                 "--budget", "--config"]:
-        assert flag in text
+def test_bare_help_lists_every_study_and_preset(capsys):
+    assert gen_loop.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for name in catalog.studies():
+        assert f"  {name} " in text
+    for name, preset in catalog.presets().items():
+        assert name in text and preset.cpu_time in text
 
 
-def test_every_preset_member_is_a_valid_config():
-    from collapse.config import LoopConfig
-    from experiments.presets import PRESETS
-    from experiments.registry import MODELS
+def test_a_preset_takes_every_flag_of_its_study(tmp_path):
+    """One override rule: preset < config file < flags, for every setting (d = 60 reaches every member)."""
+    study, preset, file_settings = gen_loop.select(["--preset", "linear-overparam", "--d", "60"])
+    args = gen_loop.build_parser(study).parse_args(["--preset", "linear-overparam", "--d", "60"])
+    runs, _ = gen_loop.resolve(study, preset, file_settings, args)
+    built = gen_loop.engine_runs(study, runs)
+    assert len(built) == 6 and all(fam.d == 60 for _, _, fam, _ in built)
+    assert {fam.T for _, _, fam, _ in built} == {10, 25, 40}
 
-    for preset in PRESETS.values():
-        for r in preset.runs:
-            spec = MODELS[r.model]
-            gen_loop.theory_for(spec, spec.family_cls(**r.family), LoopConfig(**r.loop), True)
+
+def test_a_preset_run_leaves_figures_alone_unless_published(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["--preset", "linear-overparam", "--replicates", "8", "--generations", "2", "--quiet"]
+    assert gen_loop.main(args) == 0
+    assert (tmp_path / "runs" / "preset-linear-overparam" / "figure.png").exists()
+    assert (tmp_path / "runs" / "preset-linear-overparam" / "report.md").exists()
+    assert not (tmp_path / "figures").exists()
+    assert gen_loop.main([*args, "--publish"]) == 0
+    assert (tmp_path / "figures" / "linear-overparam.png").exists()
+
+
+def test_importing_the_cli_leaves_precision_alone():
+    import subprocess
+
+    code = "import jax; import experiments.gen_loop; print(jax.config.jax_enable_x64)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.stdout.strip() == "False"
 
 
 @pytest.mark.slow
 def test_linear_modes_preset_runs_and_agrees(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert gen_loop.main(["--preset", "linear-modes", "--quiet", "--replicates", "1000"]) == 0
+    assert gen_loop.main(["--preset", "linear-modes", "--quiet", "--replicates", "1000", "--publish"]) == 0
     printed = capsys.readouterr().out
     assert printed.count("AGREES") == 4 and "DISAGREES" not in printed and "VIOLATES" not in printed
     assert (tmp_path / "figures" / "linear-modes.png").exists()
 
 
+def _resolve(argv):
+    study, preset, file_settings = gen_loop.select(argv)
+    runs, _ = gen_loop.resolve(study, preset, file_settings, gen_loop.build_parser(study).parse_args(argv))
+    return gen_loop.engine_runs(study, runs)
+
+
 def test_config_file_sets_values_and_flags_override_it(tmp_path):
     cfg = tmp_path / "run.json"
     cfg.write_text(json.dumps({"model": "linear", "mode": "accumulate", "d": 3, "T": 10, "generations": 3,
-                               "replicates": 20, "seed": 7}))
-    spec, family, loop = gen_loop.resolve(gen_loop.build_parser().parse_args(["--config", str(cfg), "--seed", "8"]))
+                               "replicates": 20, "seed": 7, "z_tol": 3.0}))
+    ((_, _, family, loop),) = _resolve(["--config", str(cfg), "--seed", "8"])
     assert (family.d, family.T, loop.mode, loop.generations, loop.seed) == (3, 10, "accumulate", 3, 8)
+    cfg.write_text(json.dumps({"model": "gaussian", "T": 5}))
+    ((_, _, family, _),) = _resolve(["--config", str(cfg)])
+    assert type(family).__name__ == "Gaussian" and family.T == 5  # the model key of a config file is honoured
     cfg.write_text(json.dumps({"dimension": 3}))
-    with pytest.raises(gen_loop.ConfigError, match="config must be a known setting"):
-        gen_loop.resolve(gen_loop.build_parser().parse_args(["--config", str(cfg)]))
+    with pytest.raises(gen_loop.ConfigError, match="config must be a setting of study linear"):
+        _resolve(["--config", str(cfg)])
+    cfg.write_text(json.dumps({"generations": True}))
+    with pytest.raises(gen_loop.ConfigError, match="generations must be an integer"):
+        _resolve(["--config", str(cfg)])

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collapse.errors import ConfigError
-from collapse.tasks import seq2seq as s2s
+from collapse.nn import seq2seq as s2s
 from collapse.tasks.eigen import EigenTask, eigenvalues, is_correct, relative_error
-from collapse.tasks.eigen_loop import EigenExperiment, run
-from collapse.tasks.eigen_loop import select as select_rule
 from collapse.tasks.numbers import EOS, NumberTokenizer, round3
+from experiments.eigen.loop import EigenExperiment, run
+from experiments.eigen.loop import select as select_rule
 
 TOKENIZERS = [NumberTokenizer("p1000"), NumberTokenizer("fp15")]
 floats8 = st.lists(st.floats(-9000, 9000, allow_nan=False, allow_subnormal=False), min_size=8, max_size=8)
@@ -94,7 +94,7 @@ def test_task_bad_input(kw, param):
 
 @pytest.mark.parametrize("kw, param", [({"n": 1}, "n"), ({"k": 0}, "k"), ({"tau": 0.0}, "tau"),
                                        ({"tau": -1.0}, "tau"), ({"rules": ("top", "magic")}, "rules"),
-                                       ({"phi": 1.5}, "phi"), ({"N": (0,)}, "N")])
+                                       ({"phi": 1.5}, "phi"), ({"pool_sizes": (0,)}, "pool_sizes")])
 def test_experiment_bad_input(kw, param):
     with pytest.raises(ConfigError, match=param):
         EigenExperiment(**kw)
@@ -162,13 +162,13 @@ def test_wide_beam_is_exact_top_k(tiny):
 # --- the loop ---------------------------------------------------------------------------------------
 def test_tiny_loop_end_to_end():
     # n_real = max(N), one width and one step count: every model shares one compiled training chunk.
-    exp = EigenExperiment(n=2, width=16, heads=2, enc_depth=2, dec_depth=1, n_real=48, N=(24, 48), k=3,
+    exp = EigenExperiment(n=2, width=16, heads=2, enc_depth=2, dec_depth=1, n_real=48, pool_sizes=(24, 48), k=3,
                           steps=20, batch=16, verifier_width=16, verifier_steps=20, test_size=32, decode_batch=32,
                           rules=("top", "oracle-prune", "oracle-best", "noisy", "learned", "real"))
     res = run(exp, seed=0)
     rows = {(r["rule"], r["N"]): r for r in res.rows}
     assert len(rows) == 12 and set(res.generator) == {"0.05", "0.02", "0.01", "0.005"}
-    for N in exp.N:
+    for N in exp.pool_sizes:
         top, prune, best, real = (rows[(rule, N)] for rule in ("top", "oracle-prune", "oracle-best", "real"))
         assert top["r"] == 1.0 and top["kept"] == N
         assert prune["q"] in (0.0, 0.5) and prune["psi"] == 0.0 and prune["kept"] == round((1 - top["p"]) * N)

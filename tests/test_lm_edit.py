@@ -261,9 +261,9 @@ def test_engine_token_editing_end_to_end():
 def test_toedit_text_driver_common_random_numbers():
     """Training sets that are identical give identical models: an edit variant that changes nothing has exactly
     the human set's held-out perplexity (so every Δ vs human is the data's doing, not the seed's)."""
-    from experiments.toedit_text import ToEditText, run
+    from experiments.lm.toedit_text import ToEditText, run
 
-    cfg = ToEditText(context=16, width=32, depth=1, heads=2, N=16, prior_N=32, prior_steps=20, steps=10, warmup=2,
+    cfg = ToEditText(context=16, width=32, depth=1, heads=2, T=16, prior_T=32, prior_steps=20, steps=10, warmup=2,
                      holdout=8, variants=("edit p>=0.999", "edit p<=0.1"))
     r = run(cfg, 0)
     ppl = dict(zip(r["labels"], r["heldout_ppl"], strict=True))

@@ -3,8 +3,8 @@
 import numpy as np
 from scipy import stats
 
-from collapse.tasks.summarize_loop import SummarizeExperiment
-from experiments.summarize_report import comparisons, paired_differences, summarize_report, verdict
+from experiments.summarize.loop import SummarizeExperiment
+from experiments.summarize.report import comparisons, paired_differences, summarize_report, verdict
 
 
 def _metric(v):
@@ -20,7 +20,7 @@ def _result(gen, students):
             "pool_stats": {"first_correct": 0.3, "any_correct": 0.5}}
 
 
-EXP = SummarizeExperiment(N=(10,), selectors=("self", "random"))
+EXP = SummarizeExperiment(pool_sizes=(10,), selectors=("self", "random"))
 RESULTS = [_result(0.70, {("self", 10): 0.71, ("random", 10): 0.70}),
            _result(0.60, {("self", 10): 0.62, ("random", 10): 0.61}),
            _result(0.65, {("self", 10): 0.68, ("random", 10): 0.64})]
@@ -55,14 +55,14 @@ def test_report_has_the_findings_table_and_a_figure():
 def test_one_tiny_run_is_consistent_and_reproducible():
     """End to end at toy size: the oracle keeps a correct candidate whenever one exists (its chosen-correct
     share is the pool's any-correct share), ``none`` keeps the first, and a seed gives the same numbers twice."""
-    from collapse.tasks.summarize_loop import run
+    from experiments.summarize.loop import run
 
     exp = SummarizeExperiment(human_sentences=0, n_entities=4, width=16, heads=2, enc_depth=1, n_real=32,
-                              N=(16, 48), k=3, threshold=0.5, external_width=16, external_enc_depth=1, steps=30,
+                              pool_sizes=(16, 48), k=3, threshold=0.5, external_width=16, external_enc_depth=1, steps=30,
                               batch=8, test_size=8, decode_batch=16)
     result = run(exp, seed=3)
     rows = {(r["selector"], r["N"]): r for r in result.rows}
-    assert len(rows) == len(exp.selectors) * len(exp.N)
+    assert len(rows) == len(exp.selectors) * len(exp.pool_sizes)
     assert rows["oracle", 48]["chosen_correct"] == result.pool_stats["any_correct"]
     assert rows["none", 48]["chosen_correct"] == result.pool_stats["first_correct"]
     assert all(0 <= r["student"]["rougeL"]["mean"] <= 1 for r in result.rows)

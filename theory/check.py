@@ -4,17 +4,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from collapse import stats
 from collapse.errors import ConfigError
 from theory.curves import TheoryCurve
 
 
 def mean_se(samples: np.ndarray):
-    """Mean and standard error over the last (replicate) axis. samples: [..., R], R ≥ 2."""
-    samples = np.asarray(samples, float)
-    R = samples.shape[-1]
+    """Mean and standard error over the last (replicate) axis. samples: [..., R]; a check needs R ≥ 2."""
+    R = np.shape(samples)[-1]
     if R < 2:
         raise ConfigError("replicates", R, ">= 2 to estimate a standard error")
-    return samples.mean(-1), samples.std(-1, ddof=1) / np.sqrt(R)
+    return stats.mean_se(samples, axis=-1)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from collapse.errors import ConfigError
+from collapse.spectra import covariance_spectrum
 from theory.curves import TheoryCurve, TheoryUnavailable
 from theory.regression import ols_noise_factor
 
@@ -233,8 +234,6 @@ def edit_theory(family, cfg, n_designs: int = 400) -> tuple[list[TheoryCurve], l
         raise TheoryUnavailable("the edit theory is for OLS on one fixed design with M = T")
     if T < d + 4:
         raise ConfigError("T", T, ">= d+4", f"T must be at least d+4 for the edit theory; got T={T}, d={d}")
-    from collapse.families.linear import covariance_spectrum
-
     spectrum = np.asarray(covariance_spectrum(d, family.covariance, family.alpha))
     sched, f, eta = cfg.edit_schedule, cfg.edit_fraction, cfg.edit_eta
     equal = []

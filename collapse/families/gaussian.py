@@ -31,25 +31,20 @@ the sample variance loses float64 precision; the presets stay well above that.
 """
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from collapse.errors import ConfigError, require
+from collapse.families.points import GaussianData, flatten_segments
+from collapse.validate import check_fields
 
-ESTIMATORS = ("unbiased", "mle")
-REFITS = ("mean-cov", "mean")
-
-
-class GaussianData(NamedTuple):
-    """A block of samples. x: [m, d]; valid: [m] (1 = a sample, 0 = padding beyond this generation's M_n);
-    gen: [m] int32, the generation that first trains on the sample (1 = the initial real block)."""
-
-    x: jax.Array
-    valid: jax.Array
-    gen: jax.Array
+Estimator = Literal["unbiased", "mle"]
+ESTIMATORS = get_args(Estimator)
+Refit = Literal["mean-cov", "mean"]
+REFITS = get_args(Refit)
 
 
 class GaussianParams(NamedTuple):
@@ -98,17 +93,6 @@ def symmetric_sqrt(a):
     return (vec * jnp.sqrt(jnp.clip(lam, 0.0))) @ vec.T
 
 
-def flatten_segments(segments, d):
-    """All samples of a training set: x [N, d], weights [N] (policy weight × validity) and the largest
-    generation stamp in it (the generation being fitted)."""
-    xs, ws, gen = [], [], []
-    for s in segments:
-        xs.append(s.data.x.reshape(-1, d))
-        ws.append((s.weight * s.data.valid).reshape(-1))
-        gen.append(jnp.max(s.data.gen))
-    return jnp.concatenate(xs), jnp.concatenate(ws), jnp.max(jnp.stack(gen))
-
-
 def block_mask(schedule, fixed: bool, generation, size, dtype):
     """Validity of the ``size`` rows of the block generation ``generation`` trains on."""
     if fixed:
@@ -135,11 +119,12 @@ class Gaussian:
     std: float = 1.0
     rho: float = 0.0
     cov: tuple[tuple[float, ...], ...] | None = None
-    estimator: str = "unbiased"
-    refit: str = "mean-cov"
+    estimator: Estimator = "unbiased"
+    refit: Refit = "mean-cov"
     name: str = "gaussian"
 
     def __post_init__(self):
+        check_fields(self)
         object.__setattr__(self, "M_schedule", _int_tuple(self.M_schedule))
         object.__setattr__(self, "cov", _matrix(self.cov))
         require(isinstance(self.d, int) and self.d >= 1, "d", self.d, "an integer >= 1")

@@ -25,7 +25,8 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 
 from collapse.errors import require
-from collapse.families.gaussian import GaussianData, flatten_segments
+from collapse.families.points import GaussianData, flatten_segments
+from collapse.validate import check_fields
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -207,6 +208,7 @@ class GaussianMixture:
     name: str = "gmm"
 
     def __post_init__(self):
+        check_fields(self)
         require(isinstance(self.d, int) and self.d >= 1, "d", self.d, "an integer >= 1")
         require(isinstance(self.K, int) and self.K >= 1, "K", self.K, "an integer >= 1")
         require(isinstance(self.T, int) and self.T >= self.K, "T", self.T,

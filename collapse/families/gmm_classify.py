@@ -35,7 +35,7 @@ label-noise generator), ``cos_bayes`` (cosine between ŵ and Σ⁻¹μ) and the 
 """
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -44,12 +44,16 @@ from jax.scipy.special import ndtr
 
 from collapse.errors import require
 from collapse.families.base import Segment
-from collapse.families.linear import COVARIANCES, covariance_spectrum
 from collapse.selection import best_of_k, selection_stats
+from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum
+from collapse.validate import check_fields
 
-GENERATORS = ("label-noise", "linear")
-VERIFIERS = ("none", "oracle", "phi-psi", "random", "linear", "best-of-k")
-STUDENTS = ("centroid", "ls", "logistic")
+Generator = Literal["label-noise", "linear"]
+GENERATORS = get_args(Generator)
+Verifier = Literal["none", "oracle", "phi-psi", "random", "linear", "best-of-k"]
+VERIFIERS = get_args(Verifier)
+Student = Literal["centroid", "ls", "logistic"]
+STUDENTS = get_args(Student)
 
 
 class ClassifyData(NamedTuple):
@@ -118,23 +122,23 @@ class GMMClassify:
 
     d: int = 10
     mu_norm: float = 1.0
-    covariance: str = "isotropic"
+    covariance: Covariance = "isotropic"
     alpha: float = 1.0
     pi_pos: float = 0.5
     N: int = 1000
     n_real: int = 100
-    generator: str = "label-noise"
+    generator: Generator = "label-noise"
     p: float = 0.0
     p_class: tuple[float, ...] | None = None
     generator_angle: float | None = None
-    verifier: str = "none"
+    verifier: Verifier = "none"
     phi: float = 1.0
     psi: float = 1.0
     phi_class: tuple[float, ...] | None = None
     psi_class: tuple[float, ...] | None = None
     verifier_angle: float = 0.0
     k: int = 1
-    student: str = "centroid"
+    student: Student = "centroid"
     ridge: float = 0.0
     intercept: bool = False
     logistic_steps: int = 50
@@ -142,6 +146,7 @@ class GMMClassify:
     name: str = "gmm-classify"
 
     def __post_init__(self):
+        check_fields(self)
         require(isinstance(self.d, int) and self.d >= 1, "d", self.d, "an integer >= 1")
         require(self.mu_norm >= 0, "mu_norm", self.mu_norm, ">= 0")
         require(self.covariance in COVARIANCES, "covariance", self.covariance, f"one of {COVARIANCES}")

@@ -12,7 +12,7 @@ drawn once when M ≠ T. Fresh design: every block draws new inputs.
 """
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -20,9 +20,11 @@ import jax.numpy as jnp
 from collapse.errors import require
 from collapse.families.base import Segment
 from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
+from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum  # noqa: F401 (re-exported)
+from collapse.validate import check_fields
 
-COVARIANCES = ("isotropic", "power-law")
-DESIGNS = ("fixed", "fresh")
+Design = Literal["fixed", "fresh"]
+DESIGNS = get_args(Design)
 
 
 class LinearData(NamedTuple):
@@ -41,14 +43,6 @@ class LinearWorld(NamedTuple):
     operator: LeastSquaresFactor | None  # when real and synthetic share one fixed design: ŵ = operator.solve(ȳ)
 
 
-def covariance_spectrum(d: int, covariance: str, alpha: float):
-    """Eigenvalues of Σ, normalised to tr Σ = d: all ones, or λᵢ ∝ i^(−α)."""
-    if covariance == "isotropic":
-        return jnp.ones(d)
-    lam = jnp.arange(1, d + 1, dtype=float) ** (-alpha)
-    return lam * (d / jnp.sum(lam))
-
-
 @dataclass(frozen=True)
 class LinearRegression:
     """Model family: linear regression with OLS or ridge (see module docstring for the model).
@@ -65,13 +59,14 @@ class LinearRegression:
     sigma: float = 1.0
     sigma0: float | None = None
     ridge: float = 0.0
-    covariance: str = "isotropic"
+    covariance: Covariance = "isotropic"
     alpha: float = 1.0
-    design: str = "fixed"
+    design: Design = "fixed"
     w_norm: float = 1.0
     name: str = "linear"
 
     def __post_init__(self):
+        check_fields(self)
         require(isinstance(self.d, int) and self.d >= 1, "d", self.d, "an integer >= 1")
         require(isinstance(self.T, int) and self.T >= 1, "T", self.T, "an integer >= 1")
         require(self.M is None or (isinstance(self.M, int) and self.M >= 1), "M", self.M, "an integer >= 1")

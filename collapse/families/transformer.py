@@ -21,7 +21,7 @@ held-out human token.
 
 import functools
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -30,15 +30,18 @@ import numpy as np
 from collapse.errors import require
 from collapse.families.base import Segment
 from collapse.lm import model as lm
+from collapse.lm.config import ByteLMConfig
 from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
 from collapse.lm.edit import EditRule, edit_from_logprobs, fit_bigram, ngram_logprobs, transformer_logprobs
 from collapse.lm.ngrams import bigram_counts, text_stats
 from collapse.lm.sampling import check_sampling, sample
 from collapse.lm.scoring import probability_histogram
 from collapse.lm.tokenizer import VOCAB_SIZE
-from collapse.lm.train import TrainConfig, train
+from collapse.lm.train import train
+from collapse.validate import check_fields
 
-PRIORS = ("model", "bigram")  # editing prior: model n − 1 (iterated ToEdit) or a byte bigram of the block
+Prior = Literal["model", "bigram"]
+PRIORS = get_args(Prior)  # editing prior: model n − 1 (iterated ToEdit) or a byte bigram of the block
 
 
 class LMWorld(NamedTuple):
@@ -68,15 +71,11 @@ def _human(corpus: str, context: int, holdout: int, diag_samples: int):
 
 
 @dataclass(frozen=True)
-class TransformerLM:
+class TransformerLM(ByteLMConfig):
     """Model family: a decoder-only byte-level transformer (see module docstring).
 
-    corpus: 'pydoc' (default, ships with Python), a folder of .txt files, or a .jsonl file.
-    context: window length L (tokens = bytes); width, depth, heads: model size.
     T: human windows per block; M: synthetic windows per generation (default T).
     steps, batch, lr, warmup: training of each generation. temperature, top_k, top_p: sampling.
-    holdout: human validation windows for heldout_ppl; diag_samples: windows sampled for the text diagnostics.
-    dtype: activation dtype ('bfloat16' on accelerators; parameters and optimizer state stay float32).
     edit_threshold, edit_direction, edit_top_k, edit_top_p, edit_beta, prior: token editing in edit mode with the
     "tokens" schedule (:class:`collapse.lm.edit.EditRule`; prior "model" = model n − 1, "bigram" = a byte bigram
     of the block being edited).
@@ -84,49 +83,32 @@ class TransformerLM:
 
     corpus: str = DEFAULT_CORPUS
     context: int = 64
-    width: int = 64
-    depth: int = 2
-    heads: int = 4
     T: int = 256
     M: int | None = None
-    steps: int = 150
-    batch: int = 32
-    lr: float = 3e-3
-    warmup: int = 15
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
     holdout: int = 128
     diag_samples: int = 64
     edit_threshold: float = 0.99
-    edit_direction: str = "above"
+    edit_direction: Literal["above", "below"] = "above"
     edit_top_k: int = 8
     edit_top_p: float = 1.0
     edit_beta: float = 1.5
-    prior: str = "model"
-    dtype: str = "float32"
+    prior: Prior = "model"
+    dtype: Literal["float32", "bfloat16"] = "float32"
     name: str = "transformer"
 
     def __post_init__(self):
-        for f in ("context", "width", "depth", "heads", "T", "steps", "batch", "holdout", "diag_samples"):
-            v = getattr(self, f)
-            require(isinstance(v, int) and v >= 1, f, v, "an integer >= 1")
+        check_fields(self)
+        self.check_lm()
+        for f in ("T", "diag_samples"):
+            require(getattr(self, f) >= 1, f, getattr(self, f), "an integer >= 1")
         require(self.M is None or (isinstance(self.M, int) and self.M >= 1), "M", self.M, "an integer >= 1")
         check_sampling(self.temperature, self.top_k, self.top_p, VOCAB_SIZE)
         require(self.prior in PRIORS, "prior", self.prior, f"one of {', '.join(PRIORS)}")
         self.edit_rule  # noqa: B018 (validates the edit_* fields)
-        self.model_config  # noqa: B018 (validates width/heads)
-        self.train_config  # noqa: B018
         _human(self.corpus, self.context, self.holdout, self.diag_samples)  # corpus errors surface here
-
-    @property
-    def model_config(self):
-        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context,
-                            dtype=self.dtype)
-
-    @property
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
 
     @property
     def edit_rule(self) -> EditRule:

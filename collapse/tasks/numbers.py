@@ -14,6 +14,7 @@ decodes to NaN, which every metric counts as wrong.
 """
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from collapse.errors import require
 
 PAD, BOS, EOS = 0, 1, 2
 N_SPECIAL = 3
-TOKENIZERS = ("p1000", "fp15")
+Tokenizer = Literal["p1000", "fp15"]
+TOKENIZERS = get_args(Tokenizer)
 
 
 def round3(x):

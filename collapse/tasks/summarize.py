@@ -20,6 +20,7 @@ The word lists below are ours: generic English words, and names/places built fro
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -251,7 +252,8 @@ def slot_sources(preds, examples) -> dict[str, np.ndarray]:
 
 
 # --- selection ----------------------------------------------------------------------------------------
-SELECTORS = ("oracle", "self", "external", "random", "none")
+Selector = Literal["oracle", "self", "external", "random", "none"]
+SELECTORS = get_args(Selector)
 
 
 def selector_scores(rule: str, *, rouge_l=None, self_logp=None, external_logp=None, rng=None, shape=None):

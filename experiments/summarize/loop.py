@@ -1,7 +1,7 @@
 """Summarization under verification: the small seq2seq analog of Feng et al. 2025 §2.3 (papers.md §2.3).
 
 One run (one seed):
-1. train a **generator** (encoder–decoder, :mod:`collapse.tasks.seq2seq`) on ``n_real`` real (document,
+1. train a **generator** (encoder–decoder, :mod:`collapse.nn.seq2seq`) on ``n_real`` real (document,
    reference summary) pairs of a :class:`~collapse.tasks.summarize.SummarizeTask`;
 2. train an **external scorer**: a separately trained model — larger (``external_width``,
    ``external_enc_depth``) and/or trained on more real pairs (``external_real``, default 4 × ``n_real``);
@@ -29,20 +29,22 @@ import numpy as np
 from flax import nnx
 
 from collapse.errors import require
+from collapse.nn import seq2seq as s2s
 from collapse.selection import best_of_k, selection_stats
-from collapse.tasks import seq2seq as s2s
 from collapse.tasks.numbers import BOS
 from collapse.tasks.summarize import (
     ROUGE_TYPES,
     SELECTORS,
     SUMMARY_LEN,
     Rouge,
+    Selector,
     SummarizeTask,
     WordTokenizer,
     exact_match,
     selector_scores,
     slot_sources,
 )
+from collapse.validate import check_fields
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class SummarizeExperiment:
 
     human_sentences, distractor_facts, paraphrase, n_entities: the task's difficulty knobs (collapse.tasks.summarize).
     width, heads, enc_depth, dec_depth: generator and students. n_real: real pairs of the generator.
-    N: pool sizes for the students. k: candidates per document; temperature: their sampling temperature.
+    pool_sizes: pool sizes N for the students. k: candidates per document; temperature: their sampling temperature.
     selectors: rules to compare. threshold: ROUGE-L at or above which a summary counts as correct.
     external_width, external_enc_depth, external_real, external_steps: the external scorer.
     steps, batch, lr: training of every model. test_size: real test documents. decode_batch: documents per
@@ -68,10 +70,10 @@ class SummarizeExperiment:
     enc_depth: int = 2
     dec_depth: int = 1
     n_real: int = 500
-    N: tuple[int, ...] = (1000, 4000)
+    pool_sizes: tuple[int, ...] = (1000, 4000)
     k: int = 4
     temperature: float = 1.0
-    selectors: tuple[str, ...] = SELECTORS
+    selectors: tuple[Selector, ...] = SELECTORS
     threshold: float = 0.8
     external_width: int = 64
     external_enc_depth: int = 2
@@ -84,12 +86,13 @@ class SummarizeExperiment:
     decode_batch: int = 250
 
     def __post_init__(self):
+        check_fields(self)
         _ = self.task  # validates the task's knobs
         require(isinstance(self.k, int) and self.k >= 1, "k", self.k, "an integer number of candidates >= 1")
         require(self.temperature > 0, "temperature", self.temperature, "> 0")
-        require(isinstance(self.N, tuple) and len(self.N) >= 1 and all(isinstance(v, int) and v >= 1
-                                                                      for v in self.N),
-                "N", self.N, "one or more positive integers (pool sizes)")
+        require(isinstance(self.pool_sizes, tuple) and len(self.pool_sizes) >= 1 and all(isinstance(v, int) and v >= 1
+                                                                      for v in self.pool_sizes),
+                "pool_sizes", self.pool_sizes, "one or more positive integers (pool sizes)")
         require(isinstance(self.selectors, tuple) and len(self.selectors) >= 1
                 and set(self.selectors) <= set(SELECTORS), "selectors", self.selectors,
                 f"a non-empty list of {', '.join(SELECTORS)}")
@@ -198,7 +201,7 @@ def run(exp: SummarizeExperiment, seed: int, progress=lambda msg: None) -> RunRe
     n_ext = exp.external_real or 4 * exp.n_real
     real = task.examples(max(exp.n_real, n_ext), seed=10 * seed + 1)
     test = task.examples(exp.test_size, seed=10 * seed + 2)
-    pool = task.examples(max(exp.N), seed=10 * seed + 3)
+    pool = task.examples(max(exp.pool_sizes), seed=10 * seed + 3)
     src_real = tok.encode_documents([e.document for e in real])
     tgt_real = tok.encode_summaries([e.summary for e in real])
     test_src = tok.encode_documents([e.document for e in test])
@@ -238,7 +241,7 @@ def run(exp: SummarizeExperiment, seed: int, progress=lambda msg: None) -> RunRe
         chosen = np.zeros((m, k), bool)
         chosen[np.arange(m), pick] = True
         labels = cand_tok[np.arange(m), pick]
-        for N in exp.N:
+        for N in exp.pool_sizes:
             stats = selection_stats(jnp.asarray(correct[:N]), jnp.asarray(chosen[:N]))
             st = _fit(exp, exp.model_config(tok), pool_src, labels, N, exp.steps, 1000 * seed + 3,
                       jax.random.fold_in(keys["student"], N), progress, f"student {rule} N={N}")

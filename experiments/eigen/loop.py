@@ -20,18 +20,21 @@ Nothing here prints or writes files; ``progress(message)`` reports what is happe
 """
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from collapse.errors import require
+from collapse.nn import seq2seq as s2s
 from collapse.selection import keep_phi_psi, selection_stats
-from collapse.tasks import seq2seq as s2s
 from collapse.tasks.eigen import TAUS, EigenTask, check_tau, relative_error
-from collapse.tasks.numbers import TOKENIZERS
+from collapse.tasks.numbers import TOKENIZERS, Tokenizer
+from collapse.validate import check_fields
 
-RULES = ("top", "oracle-prune", "oracle-best", "noisy", "learned", "real")
+Rule = Literal["top", "oracle-prune", "oracle-best", "noisy", "learned", "real"]
+RULES = get_args(Rule)
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class EigenExperiment:
     """Settings of one collapse-and-rescue run (every field is a ``--flag`` of ``gen_loop --model eigen``).
 
     n: matrix size; tokenizer: p1000 | fp15. width, heads, enc_depth, dec_depth: the transformer (the paper's is
-    512, 8, 6, 1). n_real: real training pairs of the generator. N: synthetic pool sizes for the students. k: beams.
+    512, 8, 6, 1). n_real: real training pairs of the generator.
+    pool_sizes: synthetic pool sizes N for the students. k: beams.
     tau: the tolerance that defines "correct" for selection (accuracy is reported at every τ in TAUS as well).
     rules: selection rules (see module doc). phi, psi: the noisy verifier's keep probabilities.
     steps, batch, lr: training of the generator; student_steps: of each student (default: steps, equal compute).
@@ -49,16 +53,16 @@ class EigenExperiment:
 
     name: str = "eigen"
     n: int = 5
-    tokenizer: str = "p1000"
+    tokenizer: Tokenizer = "p1000"
     width: int = 64
     heads: int = 4
     enc_depth: int = 6
     dec_depth: int = 1
     n_real: int = 2000
-    N: tuple[int, ...] = (1000, 4000, 16000)
+    pool_sizes: tuple[int, ...] = (1000, 4000, 16000)
     k: int = 4
     tau: float = 0.05
-    rules: tuple[str, ...] = ("top", "oracle-prune", "oracle-best", "noisy", "learned")
+    rules: tuple[Rule, ...] = ("top", "oracle-prune", "oracle-best", "noisy", "learned")
     phi: float = 0.9
     psi: float = 0.3
     steps: int = 3000
@@ -72,13 +76,14 @@ class EigenExperiment:
     scale: float = 10.0
 
     def __post_init__(self):
+        check_fields(self)
         require(self.tokenizer in TOKENIZERS, "tokenizer", self.tokenizer, f"one of {', '.join(TOKENIZERS)}")
         EigenTask(n=self.n, scale=self.scale, tokenizer=self.tokenizer)  # validates n (>= 2) and scale
         require(isinstance(self.k, int) and self.k >= 1, "k", self.k, "an integer number of beams >= 1")
         check_tau(self.tau)
-        require(isinstance(self.N, tuple) and len(self.N) >= 1 and all(isinstance(v, int) and v >= 1
-                                                                      for v in self.N),
-                "N", self.N, "one or more positive integers (pool sizes)")
+        require(isinstance(self.pool_sizes, tuple) and len(self.pool_sizes) >= 1 and all(isinstance(v, int) and v >= 1
+                                                                      for v in self.pool_sizes),
+                "pool_sizes", self.pool_sizes, "one or more positive integers (pool sizes)")
         require(isinstance(self.rules, tuple) and len(self.rules) >= 1 and set(self.rules) <= set(RULES),
                 "rules", self.rules, f"a non-empty list of {', '.join(RULES)}")
         require(0 <= self.phi <= 1, "phi", self.phi, "a probability in [0, 1]")
@@ -195,7 +200,7 @@ def run(exp: EigenExperiment, seed: int, progress=lambda msg: None) -> RunResult
     rng = np.random.default_rng([seed, 8])
     A_real, lam_real = task.sample(rng, exp.n_real)
     A_test, lam_test = task.sample(rng, exp.test_size)
-    A_pool, lam_pool = task.sample(rng, max(exp.N))
+    A_pool, lam_pool = task.sample(rng, max(exp.pool_sizes))
     src_real, tgt_real = task.src_tokens(A_real), task.tgt_tokens(lam_real)
     test = (task.src_tokens(A_test), lam_test)
     src_pool = task.src_tokens(A_pool)
@@ -224,7 +229,7 @@ def run(exp: EigenExperiment, seed: int, progress=lambda msg: None) -> RunResult
     student_steps = exp.student_steps or exp.steps
     for rule in exp.rules:
         labels, correct, kept = select(exp, rule, cand, cand_tok, err, lam_pool, keys["noisy"], verifier_pred)
-        for N in exp.N:
+        for N in exp.pool_sizes:
             stats = selection_stats(jnp.asarray(correct[:N]), jnp.asarray(kept[:N]))
             idx = np.flatnonzero(kept[:N])
             row = {"rule": rule, "N": N, "kept": int(idx.size),

@@ -2,8 +2,8 @@
 pairs, changing only the initialization and minibatch order, and print each greedy accuracy — the error bar behind
 any "student vs generator" comparison (README, eigen section).
 
-    python -m experiments.eigen_seed_spread                     # the 4 trainings quoted in the README
-    python -m experiments.eigen_seed_spread --runs 1:1,2:2,3:3,4:4,5:5
+    python -m experiments.eigen.seed_spread                     # the 4 trainings quoted in the README
+    python -m experiments.eigen.seed_spread --runs 1:1,2:2,3:3,4:4,5:5
 """
 
 import argparse
@@ -12,8 +12,8 @@ import dataclasses
 import jax
 import numpy as np
 
-from collapse.tasks.eigen_loop import EigenExperiment, fit
-from experiments.driver_registry import EIGEN_CPU
+from experiments.eigen.loop import EigenExperiment, fit
+from experiments.eigen.study import EIGEN_CPU
 
 
 def main(argv=None) -> int:

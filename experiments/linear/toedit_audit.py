@@ -30,13 +30,18 @@ def iid_rate_cell(o, c, n_designs=200):
             f"{rate.mean() / c:.3f} ± {rate.std() / np.sqrt(n_designs) / c:.3f} c/gen theory")
 
 
-def table(outcomes) -> str:
-    """Markdown table for [(label, Outcome)] of linear runs (edit schedules and baselines)."""
+def toedit_report(members):
+    """The audit's report: this table, and the default figure (None)."""
+    return table(members), None
+
+
+def table(members) -> str:
+    """Markdown table for finished linear runs (edit schedules and baselines)."""
     head = ("| run | final E_test (× c) | exact recursion (× c) | Theorem 1 as printed | Eq. 6 bound "
             "| η-bound | our bound c·Φ_n | growth |\n|---|---|---|---|---|---|---|---|\n")
     rows = []
-    for label, o in outcomes:
-        fam = o.family
+    for o in members:
+        label, fam = o.label, o.family
         c = fam.sigma**2 * ols_noise_factor(fam.d, fam.T)
         mean, se = mean_se(o.metrics["E_test"])
         by_name = {r.curve.name.split(":")[0]: r for r in o.checks}

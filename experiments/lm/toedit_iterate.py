@@ -24,7 +24,8 @@ def table(outcomes) -> str:
     lines = ["| member | gen | held-out PPL ± SE | eligible | changed | η = elig_n/elig_(n−1) | eligible overlap "
              "(i.i.d. baseline) | changed overlap (i.i.d. baseline) | ever changed |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for label, o in outcomes:
+    for o in outcomes:
+        label = o.label
         ppl, se = mean_se(o.metrics["heldout_ppl"])
         elig = _m(o, "eligible_fraction")
         for g in range(len(ppl)):
@@ -50,7 +51,8 @@ def figure(outcomes) -> bytes:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 3, figsize=(17, 4.6))
-    for i, (label, o) in enumerate(outcomes):
+    for i, o in enumerate(outcomes):
+        label = o.label
         color = f"C{i}"
         ppl, se = mean_se(o.metrics["heldout_ppl"])
         g = np.arange(1, len(ppl) + 1)

@@ -1,6 +1,6 @@
 """ToEdit on text (Zhu et al. 2025, arXiv 2412.14689, §4 and Tables 3–6; papers.md §1.2–1.3) at byte level.
 
-Per seed: a *prior* transformer (the stronger model: ``prior_N`` human windows, ``prior_steps`` steps) is trained
+Per seed: a *prior* transformer (the stronger model: ``prior_T`` human windows, ``prior_steps`` steps) is trained
 first. From an independent draw of N human windows H it makes every training set of the comparison — all of N
 windows, each trained for the same steps from the same initialization and minibatch indices (matched token budget,
 common random numbers: two identical training sets give identical models):
@@ -28,11 +28,14 @@ import numpy as np
 from collapse.errors import require
 from collapse.lm import diagnostics as dg
 from collapse.lm import model as lm
-from collapse.lm.corpus import DEFAULT_CORPUS, human_train_and_heldout, random_windows
+from collapse.lm.config import ByteLMConfig
+from collapse.lm.corpus import human_train_and_heldout, random_windows
 from collapse.lm.edit import EditRule, EditStats, edit_windows, ngram_prior, transformer_prior
 from collapse.lm.sampling import sample
 from collapse.lm.tokenizer import decode
 from collapse.lm.train import TrainConfig, train
+from collapse.stats import mean_se
+from collapse.validate import check_fields
 
 # label -> (prior kind, EditRule keyword arguments): the ToEdit default first, then the ablations
 EDIT_VARIANTS = {
@@ -48,42 +51,32 @@ BASELINES = ("human", "mix 50%", "synthetic")
 
 
 @dataclass(frozen=True)
-class ToEditText:
+class ToEditText(ByteLMConfig):
     """Human vs ToEdit-edited vs synthetic vs mixed training sets at a matched token budget (module docstring).
 
-    N: windows per training set; context: window length (bytes); width/depth/heads: every model's size;
-    steps/batch/lr/warmup: every training run; prior_N, prior_steps: the prior's human windows and steps;
+    T: windows per training set; context: window length (bytes); width/depth/heads: every model's size;
+    steps/batch/lr/warmup: every training run; prior_T, prior_steps: the prior's human windows and steps;
     variants: edit variants to run (comma-separated labels of EDIT_VARIANTS; empty = all); beta: redraw
     temperature β; ngram_order: the n-gram prior's order."""
 
-    corpus: str = DEFAULT_CORPUS
-    context: int = 64
-    width: int = 64
-    depth: int = 2
-    heads: int = 4
-    N: int = 256
-    prior_N: int = 1024
+    T: int = 256
+    prior_T: int = 1024
     prior_steps: int = 400
-    steps: int = 150
-    batch: int = 32
-    lr: float = 3e-3
-    warmup: int = 15
-    holdout: int = 128
     beta: float = 1.5
     ngram_order: int = 3
     variants: tuple[str, ...] = ()
     name: str = "toedit-text"
 
     def __post_init__(self):
-        require(isinstance(self.N, int) and self.N >= 2, "N", self.N, "an integer >= 2")
-        require(isinstance(self.prior_N, int) and self.prior_N >= 1, "prior_N", self.prior_N, "an integer >= 1")
+        check_fields(self)
+        require(isinstance(self.T, int) and self.T >= 2, "T", self.T, "an integer >= 2")
+        require(isinstance(self.prior_T, int) and self.prior_T >= 1, "prior_T", self.prior_T, "an integer >= 1")
         TrainConfig(steps=self.prior_steps, batch=self.batch, lr=self.lr, warmup=min(self.warmup, self.prior_steps))
         bad = [v for v in self.variants if v not in EDIT_VARIANTS]
         require(not bad, "variants", bad, f"labels among {', '.join(EDIT_VARIANTS)}")
         for label in self.edit_labels:
             self.rule(label)  # validates beta and the rules
-        self.model_config  # noqa: B018
-        self.train_config  # noqa: B018
+        self.check_lm()
 
     @property
     def edit_labels(self) -> tuple[str, ...]:
@@ -92,13 +85,6 @@ class ToEditText:
     def rule(self, label: str) -> EditRule:
         return EditRule(**{"beta": self.beta, **EDIT_VARIANTS[label][1]})
 
-    @property
-    def model_config(self):
-        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context)
-
-    @property
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
 
 
 
@@ -120,15 +106,15 @@ def run(cfg: ToEditText, seed: int, progress=lambda msg: None) -> dict:
     mc, tc = cfg.model_config, cfg.train_config
     stream, held = human_train_and_heldout(cfg.corpus, cfg.context, cfg.holdout)
     rng = np.random.default_rng(seed)
-    h_prior, h = random_windows(rng, stream, cfg.prior_N, cfg.context), random_windows(rng, stream, cfg.N, cfg.context)
+    h_prior, h = random_windows(rng, stream, cfg.prior_T, cfg.context), random_windows(rng, stream, cfg.T, cfg.context)
     k_prior, k_sample, k_edit, k_train = jax.random.split(jax.random.key(seed), 4)
-    ones = jnp.ones(cfg.N, jnp.float32)
-    progress(f"training the prior on {cfg.prior_N} human windows ({cfg.prior_steps} steps)")
+    ones = jnp.ones(cfg.T, jnp.float32)
+    progress(f"training the prior on {cfg.prior_T} human windows ({cfg.prior_steps} steps)")
     tc_prior = TrainConfig(steps=cfg.prior_steps, batch=cfg.batch, lr=cfg.lr, warmup=min(cfg.warmup, cfg.prior_steps))
-    prior_params, _ = jax.jit(lambda d, k: train(mc, tc_prior, d, jnp.ones(cfg.prior_N), k))(
+    prior_params, _ = jax.jit(lambda d, k: train(mc, tc_prior, d, jnp.ones(cfg.prior_T), k))(
         jnp.asarray(h_prior), k_prior)
-    synth = np.asarray(jax.jit(lambda p, k: sample(mc, p, k, cfg.N, cfg.context))(prior_params, k_sample))
-    sets = {"human": h, "mix 50%": np.concatenate([h[: cfg.N // 2], synth[cfg.N // 2:]]), "synthetic": synth}
+    synth = np.asarray(jax.jit(lambda p, k: sample(mc, p, k, cfg.T, cfg.context))(prior_params, k_sample))
+    sets = {"human": h, "mix 50%": np.concatenate([h[: cfg.T // 2], synth[cfg.T // 2:]]), "synthetic": synth}
     priors = {"model": transformer_prior(mc, prior_params)}
     if any(EDIT_VARIANTS[v][0] == "ngram" for v in cfg.edit_labels):
         priors["ngram"] = ngram_prior(h_prior, cfg.ngram_order)
@@ -160,12 +146,6 @@ def run(cfg: ToEditText, seed: int, progress=lambda msg: None) -> dict:
     }
 
 
-def _mean_se(values):
-    a = np.asarray(values, float)
-    se = a.std(axis=0, ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.full(a.shape[1:], np.nan)
-    return a.mean(axis=0), se
-
-
 def report(cfg: ToEditText, results: list[dict]) -> tuple[str, bytes]:
     """Markdown tables (mean ± SE over seeds) and a 3-panel figure: held-out PPL per training set relative to the
     human set's (paired by seed), eligible vs changed fraction per edit variant, the prior's token-probability
@@ -177,10 +157,10 @@ def report(cfg: ToEditText, results: list[dict]) -> tuple[str, bytes]:
 
     labels = results[0]["labels"]
     S = len(results)
-    ppl, ppl_se = _mean_se([r["heldout_ppl"] for r in results])
+    ppl, ppl_se = mean_se([r["heldout_ppl"] for r in results], axis=0)
     human = labels.index("human")
-    rel, rel_se = _mean_se([np.asarray(r["heldout_ppl"]) / r["heldout_ppl"][human] - 1 for r in results])
-    lines = [f"ToEdit on text ({S} seeds; N={cfg.N} windows of {cfg.context} bytes per training set, {cfg.steps} "
+    rel, rel_se = mean_se([np.asarray(r["heldout_ppl"]) / r["heldout_ppl"][human] - 1 for r in results], axis=0)
+    lines = [f"ToEdit on text ({S} seeds; T={cfg.T} windows of {cfg.context} bytes per training set, {cfg.steps} "
              f"steps × {cfg.batch}; model {cfg.width}×{cfg.depth}; corpus {cfg.corpus}; β={cfg.beta}). Prior's "
              f"held-out PPL {np.mean([r['prior_heldout_ppl'] for r in results]):.3f}. Mean ± SE over seeds; "
              "Δ vs human is paired by seed.", "",
@@ -189,7 +169,7 @@ def report(cfg: ToEditText, results: list[dict]) -> tuple[str, bytes]:
     for i, k in enumerate(labels):
         elig = [r["edits"][k]["eligible_fraction"] for r in results] if k in results[0]["edits"] else None
         chg = [r["edits"][k]["changed_fraction"] for r in results] if elig is not None else None
-        dia = {m: _mean_se([[r["diagnostics"][k][m]] for r in results]) for m in
+        dia = {m: mean_se([[r["diagnostics"][k][m]] for r in results], axis=0) for m in
                ("tail_recall", "distinct_3", "hashed_tv_to_human")}
         lines.append(
             f"| {k} | {ppl[i]:.3f} ± {_f(ppl_se[i])} | {rel[i]:+.2%} ± {_f(rel_se[i], pct=True)} | "
@@ -210,8 +190,8 @@ def report(cfg: ToEditText, results: list[dict]) -> tuple[str, bytes]:
               title=f"Δ held-out PPL, paired by seed (mean ± 2 SE, {S} seeds)")
     ax[0].invert_yaxis()
     ed = [k for k in labels if k in results[0]["edits"]]
-    e, e_se = _mean_se([[r["edits"][k]["eligible_fraction"] for k in ed] for r in results])
-    c, c_se = _mean_se([[r["edits"][k]["changed_fraction"] for k in ed] for r in results])
+    e, e_se = mean_se([[r["edits"][k]["eligible_fraction"] for k in ed] for r in results], axis=0)
+    c, c_se = mean_se([[r["edits"][k]["changed_fraction"] for k in ed] for r in results], axis=0)
     x = np.arange(len(ed))
     ax[1].bar(x - 0.2, e, 0.4, yerr=2 * np.nan_to_num(e_se), label="eligible")
     ax[1].bar(x + 0.2, c, 0.4, yerr=2 * np.nan_to_num(c_se), label="changed")
@@ -240,5 +220,5 @@ def _f(x, pct=False):
     return f"{x:.2%}" if pct else f"{x:.3f}"
 
 
-GPU_PRESET = {"context": 256, "width": 512, "depth": 8, "heads": 8, "N": 16384, "steps": 8000, "batch": 64,
-              "lr": 1e-3, "warmup": 400, "holdout": 1000, "seeds": 3}
+GPU_PRESET = {"context": 256, "width": 512, "depth": 8, "heads": 8, "T": 16384, "steps": 8000, "batch": 64,
+              "lr": 1e-3, "warmup": 400, "holdout": 1000, "dtype": "bfloat16", "replicates": 3}

@@ -5,15 +5,13 @@ import io
 
 import numpy as np
 
-from collapse.tasks.summarize_loop import SummarizeExperiment
+from collapse.stats import mean_se
+from experiments.summarize.loop import SummarizeExperiment
 
 
 def _mean_se(values, within_se):
     """Mean over seeds ± SE over seeds; with one seed, the SE over test documents that seed measured."""
-    v = np.asarray(values, float)
-    if len(v) > 1:
-        return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v)))
-    return float(v[0]), float(within_se[0])
+    return mean_se(values, axis=0, single_se=within_se[0])
 
 
 def _slots(results, pick) -> str:
@@ -86,7 +84,7 @@ def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str
               "fact slots: key / distractor | student − generator (ROUGE-L) |", "|---|---|---|---|---|---|---|---|---|"]
     table = {}
     for sel in exp.selectors:
-        for N in exp.N:
+        for N in exp.pool_sizes:
             rows = [next(x for x in r["rows"] if x["selector"] == sel and x["N"] == N) for r in results]
             stat = {m: _mean_se([x["student"][m]["mean"] for x in rows], [x["student"][m]["se"] for x in rows])
                     for m in ("rougeL", "rouge2", "exact")}
@@ -102,7 +100,7 @@ def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str
               "none − random is a null comparison: both keep one i.i.d. sample):", "",
               "| a − b | N | difference | 95% interval | seeds with a > b | verdict |", "|---|---|---|---|---|---|"]
     for a, b in comparisons(exp):
-        for N in exp.N:
+        for N in exp.pool_sizes:
             d = paired_differences(results, a, b, N)
             ci = "—" if d["ci"] is None else f"[{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]"
             se = "" if d["se"] is None else f" ± {d['se']:.3f}"
@@ -110,13 +108,13 @@ def summarize_report(exp: SummarizeExperiment, results: list[dict]) -> tuple[str
                          f"{verdict(d)} |")
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for sel in exp.selectors:
-        m = np.array([table[sel, N][0] for N in exp.N])
-        s = np.array([table[sel, N][1] for N in exp.N])
-        ax.errorbar(exp.N, m, yerr=2 * s, marker="o", capsize=3, label=f"student, {sel}")
+        m = np.array([table[sel, N][0] for N in exp.pool_sizes])
+        s = np.array([table[sel, N][1] for N in exp.pool_sizes])
+        ax.errorbar(exp.pool_sizes, m, yerr=2 * s, marker="o", capsize=3, label=f"student, {sel}")
     ax.axhline(gen[0], color="k", ls="--", lw=1.2, label="generator")
     ax.axhspan(gen[0] - 2 * gen[1], gen[0] + 2 * gen[1], color="k", alpha=0.08)
     ax.set_xscale("log")
-    ax.set_xticks(exp.N, [f"{n:,}" for n in exp.N])
+    ax.set_xticks(exp.pool_sizes, [f"{n:,}" for n in exp.pool_sizes])
     ax.minorticks_off()
     ax.set_xlabel("N (synthesized training pairs of the student)")
     ax.set_ylabel("greedy ROUGE-L on real test documents")

@@ -8,8 +8,9 @@ Error bars: with several seeds, mean ± 2 SE over seeds; with one seed, ± 2 bin
 
 import numpy as np
 
+from collapse.stats import mean_se
 from collapse.tasks.eigen import TAUS
-from collapse.tasks.eigen_loop import tau_key
+from experiments.eigen.loop import tau_key
 from experiments.plotting import axes_grid, png_bytes
 
 RULE_LABELS = {
@@ -27,10 +28,8 @@ def _mean_se(values, test_size):
     v = v[np.isfinite(v)]
     if v.size == 0:
         return float("nan"), float("nan")
-    if v.size >= 2:
-        return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size))
-    a = float(v[0])
-    return a, float(np.sqrt(max(a * (1 - a), 0.0) / test_size))
+    a = float(v[0])  # one seed: the binomial SE over its test set
+    return mean_se(v, axis=0, single_se=np.sqrt(max(a * (1 - a), 0.0) / test_size))
 
 
 def summarize(config, results):
@@ -39,7 +38,7 @@ def summarize(config, results):
     gen = {tau_key(t): _mean_se([r["generator"][tau_key(t)] for r in results], ts) for t in TAUS}
     cells = {}
     for rule in config.rules:
-        for N in config.N:
+        for N in config.pool_sizes:
             rows = [next(x for x in r["rows"] if x["rule"] == rule and x["N"] == N) for r in results]
             cell = {tau_key(t): _mean_se([x["accuracy"][tau_key(t)] for x in rows], ts) for t in TAUS}
             for f in ("kept", "p", "r", "q", "phi", "psi", "p_star"):
@@ -92,7 +91,7 @@ def eigen_report(config, results):
 def figure(config, gen, cells) -> bytes:
     taus = [tau_key(config.tau)] + [tau_key(t) for t in TAUS if tau_key(t) != tau_key(config.tau)][:1]
     fig, axes = axes_grid(len(taus) + 1, width=5.2, height=4.2)
-    N = np.array(config.N)
+    N = np.array(config.pool_sizes)
     for ax, tau in zip(axes, taus, strict=False):
         for rule in config.rules:
             m = np.array([cells[(rule, n)][tau][0] for n in N])

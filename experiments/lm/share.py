@@ -15,6 +15,7 @@ or ``--model lm-share [flags] [--seeds S]`` (a driver experiment: experiments/dr
 import io
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -23,55 +24,39 @@ import numpy as np
 from collapse.errors import require
 from collapse.lm import diagnostics as dg
 from collapse.lm import model as lm
-from collapse.lm.corpus import DEFAULT_CORPUS, human_train_and_heldout, random_windows
+from collapse.lm.config import ByteLMConfig
+from collapse.lm.corpus import human_train_and_heldout, random_windows
 from collapse.lm.sampling import check_sampling, sample
 from collapse.lm.tokenizer import VOCAB_SIZE, decode
-from collapse.lm.train import TrainConfig, train
+from collapse.lm.train import train
+from collapse.stats import mean_se
+from collapse.validate import check_fields
 
 
 @dataclass(frozen=True)
-class ShareExperiment:
+class ShareExperiment(ByteLMConfig):
     """Held-out human perplexity of models trained on human/synthetic mixtures at matched token budget.
 
-    N: windows in every training set (generator's and each mixture's); shares: synthetic shares in [0, 1].
-    dtype: activation dtype (bfloat16 on accelerators).
+    T: windows in every training set (generator's and each mixture's); shares: synthetic shares in [0, 1].
     """
 
-    corpus: str = DEFAULT_CORPUS
-    context: int = 64
-    width: int = 64
-    depth: int = 2
-    heads: int = 4
-    N: int = 256
+    T: int = 256
     shares: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-    steps: int = 150
-    batch: int = 32
-    lr: float = 3e-3
-    warmup: int = 15
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
-    holdout: int = 128
-    dtype: str = "float32"
+    dtype: Literal["float32", "bfloat16"] = "float32"
     name: str = "lm-share"
 
     def __post_init__(self):
-        require(isinstance(self.N, int) and self.N >= 1, "N", self.N, "an integer >= 1")
+        check_fields(self)
+        require(isinstance(self.T, int) and self.T >= 1, "T", self.T, "an integer >= 1")
         require(len(self.shares) >= 1 and all(0 <= s <= 1 for s in self.shares), "shares", self.shares,
                 "synthetic shares in [0, 1]")
         require(0.0 in self.shares, "shares", self.shares, "a list that includes 0 (the fixed human-only scorer)")
         check_sampling(self.temperature, self.top_k, self.top_p, VOCAB_SIZE)
-        self.model_config  # noqa: B018 (validates the model size)
-        self.train_config  # noqa: B018
+        self.check_lm()
 
-    @property
-    def model_config(self):
-        return lm.lm_config(width=self.width, depth=self.depth, heads=self.heads, context=self.context,
-                            dtype=self.dtype)
-
-    @property
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(steps=self.steps, batch=self.batch, lr=self.lr, warmup=self.warmup)
 
 
 
@@ -81,20 +66,20 @@ def run(cfg: ShareExperiment, seed: int, progress=lambda msg: None) -> dict:
     mc, tc = cfg.model_config, cfg.train_config
     stream, held = human_train_and_heldout(cfg.corpus, cfg.context, cfg.holdout)
     rng = np.random.default_rng(seed)
-    h_gen = random_windows(rng, stream, cfg.N, cfg.context)
-    h_mix = random_windows(rng, stream, cfg.N, cfg.context)
+    h_gen = random_windows(rng, stream, cfg.T, cfg.context)
+    h_mix = random_windows(rng, stream, cfg.T, cfg.context)
     key = jax.random.key(seed)
     k_gen, k_sample, k_mix = jax.random.split(key, 3)
-    ones = jnp.ones(cfg.N, jnp.float32)
+    ones = jnp.ones(cfg.T, jnp.float32)
 
-    progress(f"training the generator on {cfg.N} human windows ({cfg.steps} steps)")
+    progress(f"training the generator on {cfg.T} human windows ({cfg.steps} steps)")
     gen_params, _ = jax.jit(lambda d, k: train(mc, tc, d, ones, k))(jnp.asarray(h_gen), k_gen)
-    synth = np.asarray(jax.jit(lambda p, k: sample(mc, p, k, cfg.N, cfg.context, temperature=cfg.temperature,
+    synth = np.asarray(jax.jit(lambda p, k: sample(mc, p, k, cfg.T, cfg.context, temperature=cfg.temperature,
                                                    top_k=cfg.top_k, top_p=cfg.top_p))(gen_params, k_sample))
     mixtures = []
     for s in cfg.shares:
-        m = int(round(s * cfg.N))
-        mixtures.append(np.concatenate([h_mix[: cfg.N - m], synth[:m]]))
+        m = int(round(s * cfg.T))
+        mixtures.append(np.concatenate([h_mix[: cfg.T - m], synth[:m]]))
     progress(f"training {len(cfg.shares)} mixture models (shares {list(cfg.shares)}), vmapped")
     keys = jax.random.split(k_mix, len(cfg.shares))
     t0 = time.perf_counter()
@@ -123,12 +108,6 @@ def run(cfg: ShareExperiment, seed: int, progress=lambda msg: None) -> dict:
     }
 
 
-def _mean_se(rows):
-    a = np.asarray(rows, float)
-    se = a.std(axis=0, ddof=1) / np.sqrt(len(a)) if len(a) > 1 else np.full(a.shape[1], np.nan)
-    return a.mean(axis=0), se
-
-
 def report(cfg: ShareExperiment, results: list[dict]) -> tuple[str, bytes]:
     """Markdown table and a 3-panel PNG: held-out human perplexity and training loss vs share (mean ± SE over
     seeds), per-window perplexity histograms of human vs synthetic text under the human-only model (seed 0)."""
@@ -138,9 +117,9 @@ def report(cfg: ShareExperiment, results: list[dict]) -> tuple[str, bytes]:
     import matplotlib.pyplot as plt
 
     shares = np.asarray(results[0]["shares"])
-    ppl, ppl_se = _mean_se([r["heldout_ppl"] for r in results])
-    loss, loss_se = _mean_se([r["train_loss"] for r in results])
-    lines = [f"Synthetic-share sweep ({len(results)} seeds; N={cfg.N} windows of {cfg.context} bytes, "
+    ppl, ppl_se = mean_se([r["heldout_ppl"] for r in results], axis=0)
+    loss, loss_se = mean_se([r["train_loss"] for r in results], axis=0)
+    lines = [f"Synthetic-share sweep ({len(results)} seeds; T={cfg.T} windows of {cfg.context} bytes, "
              f"{cfg.steps} steps × {cfg.batch}; model {cfg.width}×{cfg.depth}; corpus {cfg.corpus})", "",
              "| synthetic share | held-out human PPL | ± SE | training loss | ± SE |", "|---|---|---|---|---|"]
     for i, s in enumerate(shares):

@@ -33,7 +33,8 @@ def _mean_line(ax, samples, label, color, every=1):
 def shumailov(outcomes) -> bytes:
     """Replace mode, unbiased refits, several M: log σ̂² median/band vs E log σ̂²; E σ̂ = σα_Mⁿ; W₂²."""
     fig, (a_log, a_sd, a_w2) = axes_grid(3)
-    for label, o in outcomes:
+    for o in outcomes:
+        label = o.label
         fam, G = o.family, o.cfg.generations
         sizes = fam.sizes(G)
         n = np.arange(1, G + 1)
@@ -58,7 +59,8 @@ def kazdan(outcomes) -> bytes:
     sin(π/√n)/(π/√n) limit; mean error with its accumulate bound."""
     fig, (a_var, a_mean) = axes_grid(2, width=7.0)
     limit_drawn = False
-    for label, o in outcomes:
+    for o in outcomes:
+        label = o.label
         fam, cfg = o.family, o.cfg
         G, n = cfg.generations, np.arange(1, cfg.generations + 1)
         c = plot_band(a_var, o.metrics["var"], label)
@@ -89,12 +91,12 @@ def fresh_sweep(outcomes) -> bytes:
     stationary (σ²/n)(w² + (1−w)²)/(w(2−w)) and the golden-ratio optimum."""
     fig, (ax,) = axes_grid(1, width=8.0)
     rows = []
-    for _, o in outcomes:
+    for o in outcomes:
         mean, se = mean_se(o.metrics["mean_err"][-1:])
         rows.append((o.cfg.real_weight, mean[0], se[0]))
     rows.sort()
     w, mean, se = (np.array(c) for c in zip(*rows, strict=True))
-    fam, cfg = outcomes[0][1].family, outcomes[0][1].cfg
+    fam, cfg = outcomes[0].family, outcomes[0].cfg
     tr = float(np.trace(fam.truth()[1]))
     grid = np.linspace(0.05, 1.0, 200)
     ax.errorbar(w, mean, yerr=2 * se, fmt="o", ms=4, capsize=3,

@@ -31,7 +31,8 @@ def _rates(f):
 
 def _groups(outcomes, key):
     groups = {}
-    for label, o in outcomes:
+    for o in outcomes:
+        label = o.label
         groups.setdefault(key(o.family), []).append((label, o))
     return groups
 
@@ -52,7 +53,7 @@ def accuracy_vs_n(outcomes) -> bytes:
     ax.set_xscale("log")
     ax.set_xlabel("N synthesized samples (before selection)")
     ax.set_ylabel("student accuracy (exact, mean ± 2 SE)")
-    f0 = outcomes[0][1].family
+    f0 = outcomes[0].family
     ax.set_title(f"Centroid student, Σ = I, d={f0.d}, ‖μ‖={f0.mu_norm:g}: lines = finite-N theory "
                  "(derived); dotted = N → ∞ limits", fontsize=9)
     _limits(ax, f0.mu_norm)
@@ -79,7 +80,7 @@ def accuracy_vs_p(outcomes) -> bytes:
     ax.plot([0, 1], [1, 0], color="k", lw=0.6, alpha=0.5, label="generator accuracy 1 − p")
     ax.set_xlabel("generator error p (label noise)")
     ax.set_ylabel("student accuracy (exact, mean ± 2 SE)")
-    f0 = outcomes[0][1].family
+    f0 = outcomes[0].family
     ax.set_title(f"Transition at p⋆ = ϕ/(ϕ+ψ): centroid student, N={f0.N}, d={f0.d}, ‖μ‖={f0.mu_norm:g}; "
                  "lines = finite-N theory, dashed = p⋆", fontsize=9)
     _limits(ax, f0.mu_norm)
@@ -116,7 +117,7 @@ def proxy(outcomes) -> bytes:
     a_star.set_title("Proxy claim: p⋆ > p predicts a good student", fontsize=9)
     a_q.set_xlabel("measured error after selection q")
     a_q.set_title("Accuracy against q", fontsize=9)
-    f0 = outcomes[0][1].family
+    f0 = outcomes[0].family
     for ax, where in ((a_star, "lower right"), (a_q, "lower left")):
         _limits(ax, f0.mu_norm)
         ax.grid(alpha=0.3)

@@ -1,0 +1,254 @@
+"""The engine runner: simulate a study's config with :mod:`collapse.engine` (float64), check it against theory, and
+write the run folder — config.json, results.jsonl, samples.npz, report.md, figure.png."""
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from collapse.engine import Loop, chunk_for_progress
+from collapse.stats import mean_se
+from experiments.catalog import Member
+from experiments.plotting import figure_bytes
+from experiments.results import RunDir, atomic_write_bytes, atomic_write_text, check_writable, config_hash
+from theory.check import check
+from theory.curves import TheoryUnavailable
+
+
+def theory_for(study, family, cfg, enabled: bool):
+    """(curves, note): every theory curve and bound that applies, each tagged with its metric."""
+    if not enabled or study.theory is None:
+        return [], "theory check off" if not enabled else "no theory for this study"
+    try:
+        found = study.theory(family, cfg)
+    except TheoryUnavailable as why:
+        curves, note = [], f"no closed form for this config: {why}"
+    else:
+        curves = list(found) if isinstance(found, list | tuple) else [found]
+        note = "theory: " + "; ".join(f"{c.name} [{c.source}]" for c in curves)
+    curves += study.bounds(family, cfg) if study.bounds else []
+    return [c if c.metric else dataclasses.replace(c, metric=study.main_metric) for c in curves], note
+
+
+def summary_rows(metrics, curves, z_tol):
+    """results.jsonl rows and one CheckResult per curve."""
+    checks = [check(metrics[c.metric], c, z_tol) for c in curves]
+    rows = []
+    for name, samples in metrics.items():
+        mean, se = mean_se(samples)
+        q05, median, q95 = (np.quantile(samples, q, axis=1) for q in (0.05, 0.5, 0.95))
+        equal = [(c, r) for c, r in zip(curves, checks, strict=True) if c.metric == name and c.kind == "equality"]
+        bounds = [(c, r) for c, r in zip(curves, checks, strict=True) if c.metric == name and c.kind != "equality"]
+        for g in range(samples.shape[0]):
+            row = {"generation": g + 1, "metric": name, "mean": mean[g], "se": se[g], "median": median[g],
+                   "q05": q05[g], "q95": q95[g], "theory": None, "theory_se": None, "z": None,
+                   "agree": None, "theory_name": None}
+            if equal:
+                c, r = equal[0]
+                row.update(theory=float(c.values[g]), z=float(r.z[g]), agree=bool(r.ok[g]), theory_name=c.name,
+                           theory_se=None if c.se is None else float(c.se[g]))
+            if bounds:
+                row["bounds"] = {c.name: {"value": float(c.values[g]), "holds": bool(r.ok[g])} for c, r in bounds}
+            rows.append(row)
+    return [{k: _finite_or_none(v) for k, v in row.items()} for row in rows], checks
+
+
+def _finite_or_none(v):
+    """NaN (no claim at this generation) is written as JSON null: NaN is not valid JSON."""
+    return None if isinstance(v, float | np.floating) and not np.isfinite(v) else v
+
+
+def _main_curve(curves, metric):
+    return next((c for c in curves if c.metric == metric and c.kind == "equality"), None)
+
+
+def verdict(r) -> str:
+    if r.curve.kind == "equality":
+        return r.summary()
+    word = "respects" if r.agree else "VIOLATES"
+    return (f"{r.curve.name}: simulation {word} the bound (worst z = {r.z.max():+.2f}; tolerance "
+            f"{r.z_tol:g} SE) [{r.curve.source}]")
+
+
+def print_member(m: Member) -> None:
+    """The per-generation table and verdicts of one run, on stdout."""
+    metric = m.study.main_metric
+    mean, se = mean_se(m.metrics[metric])
+    curve = _main_curve(m.curves, metric)
+    result = next((r for c, r in zip(m.curves, m.checks, strict=True) if c is curve), None)
+    fam = ", ".join(f"{f.name}={getattr(m.family, f.name)}" for f in m.study.fields())
+    print(f"{m.study.name} / {m.cfg.mode}: {fam}")
+    print(f"{m.cfg.replicates} replicates × {m.cfg.generations} generations, seed {m.cfg.seed}; {m.note}")
+    print(f"{'gen':>4} {metric + ' mean':>14} {'± SE':>9} {'theory':>10} {'z':>7}")
+    for g in range(len(mean)):
+        th = f"{curve.values[g]:10.4f}" if curve is not None else f"{'—':>10}"
+        z = f"{result.z[g]:+7.2f} {'ok' if result.ok[g] else 'OFF'}" if result is not None else ""
+        print(f"{g + 1:>4} {mean[g]:14.4f} {se[g]:9.4f} {th} {z}")
+    for c, r in zip(m.curves, m.checks, strict=True):
+        print(("verdict: " if c.kind == "equality" else "bound:   ") + f"[{c.metric}] " + verdict(r))
+
+
+def series(m: Member) -> dict:
+    """One member's main metric as a figure series (mean ± SE, its theory curve and bounds)."""
+    metric = m.study.main_metric
+    mean, se = mean_se(m.metrics[metric])
+    bounds = [c for c in m.curves if c.metric == metric and c.kind != "equality"]
+    return {"mean": mean, "se": se, "label": m.label, "theory": _main_curve(m.curves, metric), "bounds": bounds,
+            "panel": m.panel}
+
+
+def default_figure(members, title: str, log_y: bool = False) -> bytes:
+    return figure_bytes([series(m) for m in members], title, members[0].study.metric_label, log_y)
+
+
+def default_table(members) -> str:
+    """Markdown: the last generation's main metric per member, its theory and every verdict."""
+    lines = ["| run | generations × replicates | final mean ± SE | theory | verdicts |", "|---|---|---|---|---|"]
+    for m in members:
+        metric = m.study.main_metric
+        mean, se = mean_se(m.metrics[metric])
+        curve = _main_curve(m.curves, metric)
+        theory = "—" if curve is None or not np.isfinite(curve.values[-1]) else f"{curve.values[-1]:.4g}"
+        verdicts = "; ".join(verdict(r) for r in m.checks) or m.note
+        name = f"{m.panel}: {m.label}" if m.panel else m.label
+        lines.append(f"| {name} | {m.cfg.generations} × {m.cfg.replicates} | {mean[-1]:.4g} ± {se[-1]:.2g} | "
+                     f"{theory} | {verdicts} |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How to run, not what: these settings never change the numbers."""
+
+    out: Path | None = None
+    overwrite: bool = False
+    publish: bool = False
+    quiet: bool = False
+    no_theory: bool = False
+    z_tol: float = 4.0
+    checkpoint_every: float = 10.0
+
+
+def run_member(study, family, cfg, out: Path | None, opts: Options, label: str = "", panel: str = ""):
+    """Simulate (or resume, or reload) one config into ``out``, check it against its theory, and write the run
+    folder (results, samples, report.md, figure.png). Returns (Member, the folder)."""
+    curves, note = theory_for(study, family, cfg, not opts.no_theory)
+    record = {"model": study.name, "family": dataclasses.asdict(family), "loop": dataclasses.asdict(cfg)}
+    out = out or Path("runs") / f"{study.name}-{cfg.mode}-{config_hash(record)}"
+    check_writable(out)
+    run_dir = RunDir(out, record)
+    if opts.overwrite:
+        run_dir.clear()
+    status = run_dir.status()
+    if status == "complete":
+        with np.load(run_dir.path("samples.npz")) as z:
+            metrics = {k: z[k] for k in z.files}
+        print(f"already complete in {out}; reporting the saved results (use --overwrite to recompute)")
+    else:
+        metrics = _simulate(study, family, cfg, run_dir, status, opts)
+    rows, checks = summary_rows(metrics, curves, opts.z_tol)
+    member = Member(label or cfg.mode, panel, study, family, cfg, metrics, curves, checks, note)
+    if status != "complete":
+        run_dir.finish(rows, metrics)
+    if status != "complete" or not run_dir.path("figure.png").exists():
+        title = f"{study.name}, {cfg.mode}: " + ", ".join(
+            f"{k}={v}" for k, v in dataclasses.asdict(family).items() if k in ("d", "T", "sigma", "design"))
+        atomic_write_text(run_dir.path("report.md"), default_table([member]))
+        atomic_write_bytes(run_dir.path("figure.png"), default_figure([member], title))
+    return member, out
+
+
+def _simulate(study, family, cfg, run_dir, status, opts: Options):
+    resume = run_dir.load_checkpoint() if status == "resume" else None
+    run_dir.write_config({"runner": "engine", "precision": "float64"})
+    loop = Loop(family, cfg)
+    start = resume.generation if resume else 0
+    if resume:
+        print(f"resuming {run_dir.out} from generation {resume.generation}", file=sys.stderr)
+    bar = tqdm(total=cfg.generations, initial=start, unit="gen", disable=opts.quiet, file=sys.stderr,
+               desc=f"{study.name}/{cfg.mode}", mininterval=0.5)
+    last_save = time.monotonic()
+    tokens = getattr(family, "tokens_per_generation", None)  # families that train on tokens report tokens/s
+    last_tick = [time.monotonic(), start]
+
+    def on_chunk(state):
+        nonlocal last_save
+        if tokens is not None and state.generation > last_tick[1]:
+            now = time.monotonic()
+            rate = tokens() * cfg.replicates * (state.generation - last_tick[1]) / (now - last_tick[0])
+            bar.set_postfix_str(f"{rate:,.0f} train tokens/s (incl. sampling, scoring, compile)")
+            last_tick[:] = [now, state.generation]
+        bar.update(state.generation - bar.n)
+        if state.generation < cfg.generations and time.monotonic() - last_save >= opts.checkpoint_every:
+            run_dir.save_checkpoint(state)
+            last_save = time.monotonic()
+
+    try:
+        state = loop.run(chunk=chunk_for_progress(cfg.generations), resume=resume, on_chunk=on_chunk)
+    finally:
+        bar.close()
+    return state.metrics
+
+
+def folder_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text.strip("-"))
+
+
+def run(study, runs, preset, opts: Options) -> int:
+    """Run ``runs`` ([(label, panel, family, loop config)]; every one validated by the caller) and report.
+
+    One run: its folder is the report. A preset: each member in ``<out>/<panel>-<label>``, then the preset's report
+    and figure in ``<out>`` (and, with ``--publish``, in figures/).
+    """
+    for _, _, family, cfg in runs:  # every member's theory inputs are valid before anything is written
+        theory_for(study, family, cfg, not opts.no_theory)
+    if preset is None:
+        (_, _, family, cfg), = runs
+        m, path = run_member(study, family, cfg, opts.out, opts)
+        print_member(m)
+        print(f"results: {path / 'results.jsonl'}  (config: {path / 'config.json'}, per-replicate values: "
+              f"{path / 'samples.npz'})")
+        print(f"report:  {path / 'report.md'}\nfigure:  {path / 'figure.png'}")
+        return 0
+    out = opts.out or Path("runs") / f"preset-{preset.name}"
+    if opts.publish:
+        check_writable(Path("figures"))
+    members = []
+    for label, panel, family, cfg in runs:
+        folder = out / folder_name(f"{panel}-{label}" if panel else label)
+        members.append(run_member(study, family, cfg, folder, opts, label, panel)[0])
+    print(f"preset {preset.name}: {preset.description}")
+    for m in members:
+        mean, se = mean_se(m.metrics[study.main_metric])
+        print(f"- {m.label}: final {study.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}" + ("" if m.checks else
+                                                                                          f"; {m.note}"))
+        for r in m.checks:
+            print(f"    [{r.curve.metric}] {verdict(r)}")
+    markdown, png = preset.report(members) if preset.report else (None, None)
+    markdown = markdown if markdown is not None else default_table(members)
+    png = png if png is not None else default_figure(members, preset.name, preset.log_y)
+    publish(out, preset.name, markdown, png, opts.publish)
+    print(f"runs:    {out}/<member>/results.jsonl")
+    return 0
+
+
+def publish(out: Path, name: str | None, markdown: str, png: bytes, to_figures: bool) -> None:
+    """Write a report and figure into the run folder and, for a preset (``name``) when asked, into figures/ (the
+    published copies the README shows)."""
+    atomic_write_text(out / "report.md", markdown)
+    atomic_write_bytes(out / "figure.png", png)
+    print(markdown)
+    print(f"report:  {out / 'report.md'}\nfigure:  {out / 'figure.png'}")
+    if name is None:
+        return
+    if to_figures:
+        figures = Path("figures")
+        check_writable(figures)
+        atomic_write_text(figures / f"{name}.md", markdown)
+        atomic_write_bytes(figures / f"{name}.png", png)
+        print(f"published: {figures / (name + '.png')} and {figures / (name + '.md')}")
+    else:
+        print(f"(figures/{name}.png unchanged; rerun with --publish to update it)")
