@@ -58,8 +58,8 @@ def test_one_tiny_run_is_consistent_and_reproducible():
     from experiments.summarize.loop import run
 
     exp = SummarizeExperiment(human_sentences=0, n_entities=4, width=16, heads=2, enc_depth=1, n_real=32,
-                              pool_sizes=(16, 48), k=3, threshold=0.5, external_width=16, external_enc_depth=1, steps=30,
-                              batch=8, test_size=8, decode_batch=16)
+                              pool_sizes=(16, 48), k=3, threshold=0.5, external_width=16, external_enc_depth=1,
+                              steps=30, batch=8, test_size=8, decode_batch=16)
     result = run(exp, seed=3)
     rows = {(r["selector"], r["N"]): r for r in result.rows}
     assert len(rows) == len(exp.selectors) * len(exp.pool_sizes)

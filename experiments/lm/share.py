@@ -9,7 +9,7 @@ scorer for the per-window perplexity histograms of held-out human vs synthetic t
 (:mod:`collapse.lm.diagnostics`) compare the two corpora.
 
 Run: ``python -m experiments.gen_loop --preset lm-synthetic-share`` (3 seeds, figures/lm-synthetic-share.png),
-or ``--model lm-share [flags] [--seeds S]`` (a driver experiment: experiments/drivers.py).
+or ``--model lm-share [flags] [--replicates S]`` (the per-seed runner, experiments/run_seeds.py).
 """
 
 import io
