@@ -24,8 +24,8 @@ from collapse.tasks.eigen import EigenTask
 
 def jax_numbers(task, cfg, args, src, tgt):
     graphdef, params = s2s.init_model(cfg, 0)
-    tc = s2s.TrainConfig(steps=args.steps, batch=args.batch, chunk=args.steps)
-    tx = s2s._optimizer(tc)
+    tc = s2s.train_config(args.steps, args.batch, 1e-3)
+    tx = s2s.optimizer(tc)
     opt = tx.init(params)
     src_j, tgt_j = jnp.asarray(src), jnp.asarray(tgt)
 

@@ -14,7 +14,7 @@ inside one ``lax.scan`` (per-step dispatch dominates small models on CPU, ENVIRO
 """
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +24,7 @@ from flax import nnx
 
 from collapse.errors import require
 from collapse.nn import Decoder, Encoder, TransformerConfig
+from collapse.nn.train import TrainConfig, optimizer
 from collapse.tasks.numbers import BOS
 
 
@@ -86,28 +87,11 @@ def loss_fn(graphdef, params, src, tgt):
     return optax.softmax_cross_entropy_with_integer_labels(logits, tgt).mean()
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """steps: optimizer steps; batch: examples per step (drawn with replacement from the kept rows)."""
-
-    steps: int = 2000
-    batch: int = 64
-    lr: float = 1e-3
-    warmup: int = 100
-    weight_decay: float = 0.0
-    clip: float = 1.0
-    chunk: int = 250  # steps per compiled call (one lax.scan)
-
-    def __post_init__(self):
-        require(isinstance(self.steps, int) and self.steps >= 1, "steps", self.steps, "an integer >= 1")
-        require(isinstance(self.batch, int) and self.batch >= 1, "batch", self.batch, "an integer >= 1")
-        require(self.lr > 0, "lr", self.lr, "> 0")
-
-    def optimizer(self):
-        warmup = min(self.warmup, max(1, self.steps // 10))
-        sched = optax.warmup_cosine_decay_schedule(0.0, self.lr, warmup, self.steps, end_value=self.lr * 0.05)
-        return optax.chain(optax.clip_by_global_norm(self.clip),
-                           optax.adamw(sched, weight_decay=self.weight_decay))
+def train_config(steps: int, batch: int, lr: float) -> TrainConfig:
+    """The encoder–decoders' training: warmup over min(100, steps/10) steps, cosine decay to lr/20, AdamW without
+    weight decay (β₂ = 0.999)."""
+    return TrainConfig(steps=steps, batch=batch, lr=lr, warmup=min(100, max(1, steps // 10)), min_lr_ratio=0.05,
+                       weight_decay=0.0, b2=0.999)
 
 
 @partial(jax.jit, static_argnames=("graphdef", "tx", "length", "batch"))
@@ -126,19 +110,19 @@ def _train_chunk(graphdef, tx, params, opt_state, src, tgt, count, key, start, *
     return params, opt_state, losses
 
 
-def train(graphdef, params, src, tgt, cfg: TrainConfig, key, count=None, on_chunk=None):
+def train(graphdef, params, src, tgt, cfg: TrainConfig, key, count=None, on_chunk=None, chunk: int = 250):
     """Train on rows [0, count) of (src [N, S], tgt [N, T]); returns (params, losses [steps]).
 
-    on_chunk(steps_done, mean_loss) is called after every compiled chunk (progress, logging).
+    on_chunk(steps_done, mean_loss) is called after every compiled chunk of ``chunk`` steps (progress, logging).
     """
     count = src.shape[0] if count is None else int(count)
     require(count >= 1, "training set", count, "at least one example")
-    tx = _optimizer(cfg)
+    tx = optimizer(cfg)
     opt_state = tx.init(params)
     src, tgt = jnp.asarray(src), jnp.asarray(tgt)
     losses, done = [], 0
     while done < cfg.steps:
-        length = min(cfg.chunk, cfg.steps - done)
+        length = min(chunk, cfg.steps - done)
         params, opt_state, loss = _train_chunk(graphdef, tx, params, opt_state, src, tgt, jnp.int32(count), key,
                                                jnp.int32(done), length=length, batch=cfg.batch)
         done += length
@@ -146,12 +130,6 @@ def train(graphdef, params, src, tgt, cfg: TrainConfig, key, count=None, on_chun
         if on_chunk is not None:
             on_chunk(done, float(losses[-1].mean()))
     return params, np.concatenate(losses)
-
-
-@lru_cache(maxsize=16)
-def _optimizer(cfg: TrainConfig):
-    """One optax object per config, so the jitted chunk (which takes it as a static argument) compiles once."""
-    return cfg.optimizer()
 
 
 # --- decoding -----------------------------------------------------------------------------------------

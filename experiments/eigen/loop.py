@@ -107,8 +107,8 @@ class EigenExperiment:
         return s2s.Seq2SeqConfig(t.vocab_size, t.src_len, t.tgt_len, width=width, heads=heads,
                                  enc_depth=self.enc_depth, dec_depth=self.dec_depth)
 
-    def train_config(self, steps: int) -> s2s.TrainConfig:
-        return s2s.TrainConfig(steps=steps, batch=self.batch, lr=self.lr)
+    def train_config(self, steps: int):
+        return s2s.train_config(steps, self.batch, self.lr)
 
 
 @dataclass

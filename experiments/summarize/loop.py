@@ -186,7 +186,7 @@ def evaluate(graphdef, params, tok: WordTokenizer, test_src, test_examples, batc
 def _fit(exp, cfg, src, tgt, count, steps, seed, key, progress, what):
     graphdef, params = s2s.init_model(cfg, seed)
     report = lambda s, loss: progress(f"{what}: step {s}/{steps}, loss {loss:.3f}")  # noqa: E731
-    tc = s2s.TrainConfig(steps=steps, batch=exp.batch, lr=exp.lr)
+    tc = s2s.train_config(steps, exp.batch, exp.lr)
     params, _ = s2s.train(graphdef, params, src, tgt, tc, key, count, report)
     return graphdef, params
 
