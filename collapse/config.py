@@ -38,7 +38,7 @@ class LoopConfig:
 
     mode: Mode = "replace"
     generations: int = 10
-    replicates: int = 1000
+    replicates: int = 2000
     seed: int = 0
     mix_ratio: float = 1.0
     real_weight: float = 0.5

@@ -125,6 +125,18 @@ class Loop:
         self.program = _program(family, cfg, devices)
         self.sharding, self.padded = self.program.sharding, self.program.padded
 
+    def memory_bytes(self) -> int:
+        """Bytes of the arrays the loop keeps for all replicates (every replicate's world, model and data pool,
+        plus one generated block), found by tracing the first generation — nothing is allocated or compiled.
+        Temporaries inside fit come on top, so treat it as a lower bound."""
+        with jax.enable_x64(True):
+            index = jax.ShapeDtypeStruct((self.padded,), jnp.int32)
+            world, carry, _ = jax.eval_shape(self.program.init, jax.random.key(0), index)
+        leaves = jax.tree_util.tree_leaves((world, carry))
+        total = sum(math.prod(a.shape) * a.dtype.itemsize for a in leaves)
+        pool = jax.tree_util.tree_leaves(carry[1])
+        return int(total + sum(math.prod(a.shape) * a.dtype.itemsize for a in pool) // max(self.cfg.generations, 1))
+
     def run(self, chunk: int | None = None, resume: LoopState | None = None,
             on_chunk: Callable[[LoopState], None] | None = None) -> LoopState:
         """Run all generations; returns the final state (``metrics``: name -> [G, R]).

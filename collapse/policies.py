@@ -271,6 +271,9 @@ def make_policy(cfg: LoopConfig, family):
     if cfg.mode == "accumulate":
         return Accumulate()
     if cfg.mode == "accumulate-subsample":
+        pool = family.real_size + (cfg.generations - 1) * family.synth_size
+        require(cfg.budget is None or cfg.budget <= pool, "budget", cfg.budget,
+                f"at most the final pool size T + (G−1)·M = {pool} (a larger budget is not a subsample)")
         return AccumulateSubsample(budget=cfg.budget or family.real_size)
     if cfg.mode == "mix":
         return Mix(mix_ratio=cfg.mix_ratio)

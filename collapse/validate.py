@@ -2,9 +2,9 @@
 
 One rule for every field, so a config built from Python, a JSON file or the command line is checked the same way:
 an ``int`` field takes integers (NumPy integers too; never bool, never 2.0); a ``float`` field takes finite real
-numbers (ints too; never bool, NaN or inf); a ``Literal`` field one of its values; a ``tuple[X, ...]`` field a
-tuple or list of such items (stored as a tuple); ``X | None`` also None. Family-specific ranges stay in each
-class's ``__post_init__``.
+numbers (ints too; never bool, NaN, inf, or beyond ±1e100); a ``Literal`` field one of its values; a
+``tuple[X, ...]`` field a tuple or list of such items (stored as a tuple); ``X | None`` also None.
+Family-specific ranges stay in each class's ``__post_init__``.
 """
 
 import dataclasses
@@ -14,6 +14,9 @@ import types
 import typing
 
 from collapse.errors import ConfigError
+
+# Larger floats are refused: their squares and products (σ², ‖w*‖²·…) would overflow float64 inside a run.
+MAX_MAGNITUDE = 1e100
 
 
 def check_fields(obj) -> None:
@@ -56,8 +59,9 @@ def _check(name, value, hint):
             raise ConfigError(name, value, "an integer")
         return int(value)
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-            raise ConfigError(name, value, "a finite number")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)) \
+                or abs(float(value)) > MAX_MAGNITUDE:
+            raise ConfigError(name, value, f"a finite number of magnitude at most {MAX_MAGNITUDE:g}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):

@@ -15,6 +15,7 @@ Rerunning the same command on the same --out resumes an interrupted run (or repo
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -246,7 +247,10 @@ def run(argv) -> int:
     study, preset, file_settings = select(argv)
     args = build_parser(study).parse_args(argv)
     runs, options = resolve(study, preset, file_settings, args)
-    opts = run_engine.Options(**options)
+    try:
+        opts = run_engine.Options(**options)
+    except TypeError as err:
+        raise ConfigError("options", str(err), "settings of the right type") from None
     if study.runner == "engine":
         return run_engine.run(study, engine_runs(study, runs), preset, opts)
     (_, _, settings), = runs
@@ -274,4 +278,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == 130:  # interrupted: leave at once, without waiting on XLA's threads at interpreter shutdown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

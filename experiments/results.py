@@ -137,8 +137,13 @@ class RunDir:
             return "complete"
         return "resume"
 
+    def lock(self) -> "RunLock":
+        """Hold ``<out>/.lock`` (with this process's pid) while writing: a second process given the same folder is
+        refused; a lock left by a process that no longer runs (kill -9) is taken over."""
+        return RunLock(self.out)
+
     def clear(self) -> None:
-        for name in ("config.json", "checkpoint.npz", "results.jsonl", "samples.npz", "figure.png"):
+        for name in ("config.json", "checkpoint.npz", "results.jsonl", "samples.npz", "figure.png", "report.md"):
             self.path(name).unlink(missing_ok=True)
 
     def write_config(self, extra: dict) -> None:
@@ -190,3 +195,51 @@ def _json_default(x):
     if isinstance(x, np.ndarray):
         return x.tolist()
     raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+class RunLock:
+    """An exclusive, pid-stamped lock file in a run folder (a context manager). Entering also removes the hidden
+    ``.*.tmp`` files that an interrupted atomic write can leave: the lock proves no live writer owns them."""
+
+    def __init__(self, out: Path):
+        self.path = Path(out) / ".lock"
+
+    def __enter__(self):
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                owner = _lock_owner(self.path)
+                if owner is not None and _alive(owner) and owner != os.getpid():
+                    raise ConfigError("out", str(self.path.parent), f"a folder no other run is writing (process "
+                                      f"{owner} holds its lock; wait for it, or use another --out)") from None
+                self.path.unlink(missing_ok=True)  # stale: its owner is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            for tmp in self.path.parent.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+            return self
+        raise ConfigError("out", str(self.path.parent), "a folder whose lock can be taken")
+
+    def __exit__(self, *exc):
+        if _lock_owner(self.path) == os.getpid():
+            self.path.unlink(missing_ok=True)
+        return False
+
+
+def _lock_owner(path: Path):
+    try:
+        return int(path.read_text().strip() or -1)
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

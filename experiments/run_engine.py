@@ -2,15 +2,19 @@
 write the run folder — config.json, results.jsonl, samples.npz, report.md, figure.png."""
 
 import dataclasses
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from collapse.engine import Loop, chunk_for_progress
-from collapse.stats import mean_se
+from collapse.errors import ConfigError
+from collapse.policies import make_policy
+from collapse.stats import mean_se, nonfinite_count
 from experiments.catalog import Member
 from experiments.plotting import figure_bytes
 from experiments.results import RunDir, atomic_write_bytes, atomic_write_text, check_writable, config_hash
@@ -38,14 +42,18 @@ def summary_rows(metrics, curves, z_tol):
     checks = [check(metrics[c.metric], c, z_tol) for c in curves]
     rows = []
     for name, samples in metrics.items():
-        mean, se = mean_se(samples)
-        q05, median, q95 = (np.quantile(samples, q, axis=1) for q in (0.05, 0.5, 0.95))
+        mean, se = mean_se(samples, skip_nonfinite=True)
+        bad = nonfinite_count(samples)
+        finite = np.where(np.isfinite(samples), samples, np.nan)
+        with warnings.catch_warnings():  # an all-non-finite generation has no quantiles: NaN, written as null
+            warnings.simplefilter("ignore", RuntimeWarning)
+            q05, median, q95 = (np.nanquantile(finite, q, axis=1) for q in (0.05, 0.5, 0.95))
         equal = [(c, r) for c, r in zip(curves, checks, strict=True) if c.metric == name and c.kind == "equality"]
         bounds = [(c, r) for c, r in zip(curves, checks, strict=True) if c.metric == name and c.kind != "equality"]
         for g in range(samples.shape[0]):
             row = {"generation": g + 1, "metric": name, "mean": mean[g], "se": se[g], "median": median[g],
                    "q05": q05[g], "q95": q95[g], "theory": None, "theory_se": None, "z": None,
-                   "agree": None, "theory_name": None}
+                   "agree": None, "theory_name": None, "nonfinite": int(bad[g])}
             if equal:
                 c, r = equal[0]
                 row.update(theory=float(c.values[g]), z=float(r.z[g]), agree=bool(r.ok[g]), theory_name=c.name,
@@ -59,6 +67,18 @@ def summary_rows(metrics, curves, z_tol):
 def _finite_or_none(v):
     """NaN (no claim at this generation) is written as JSON null: NaN is not valid JSON."""
     return None if isinstance(v, float | np.floating) and not np.isfinite(v) else v
+
+
+def nonfinite_lines(metrics) -> list[str]:
+    """One line per generation where some replicate's metric is NaN or inf, naming the metrics."""
+    lines = []
+    G, R = next(iter(metrics.values())).shape
+    for g in range(G):
+        bad = {name: int(nonfinite_count(v[g])) for name, v in metrics.items() if nonfinite_count(v[g])}
+        if bad:
+            worst = max(bad.values())
+            lines.append(f"generation {g + 1}: {worst} of {R} replicates non-finite: " + ", ".join(bad))
+    return lines
 
 
 def _main_curve(curves, metric):
@@ -76,7 +96,7 @@ def verdict(r) -> str:
 def print_member(m: Member) -> None:
     """The per-generation table and verdicts of one run, on stdout."""
     metric = m.study.main_metric
-    mean, se = mean_se(m.metrics[metric])
+    mean, se = mean_se(m.metrics[metric], skip_nonfinite=True)
     curve = _main_curve(m.curves, metric)
     result = next((r for c, r in zip(m.curves, m.checks, strict=True) if c is curve), None)
     fam = ", ".join(f"{f.name}={getattr(m.family, f.name)}" for f in m.study.fields())
@@ -94,7 +114,7 @@ def print_member(m: Member) -> None:
 def series(m: Member) -> dict:
     """One member's main metric as a figure series (mean ± SE, its theory curve and bounds)."""
     metric = m.study.main_metric
-    mean, se = mean_se(m.metrics[metric])
+    mean, se = mean_se(m.metrics[metric], skip_nonfinite=True)
     bounds = [c for c in m.curves if c.metric == metric and c.kind != "equality"]
     return {"mean": mean, "se": se, "label": m.label, "theory": _main_curve(m.curves, metric), "bounds": bounds,
             "panel": m.panel}
@@ -105,17 +125,21 @@ def default_figure(members, title: str, log_y: bool = False) -> bytes:
 
 
 def default_table(members) -> str:
-    """Markdown: the last generation's main metric per member, its theory and every verdict."""
+    """Markdown: the last generation's main metric per member, its theory and every verdict (and any non-finite
+    values, by generation)."""
     lines = ["| run | generations × replicates | final mean ± SE | theory | verdicts |", "|---|---|---|---|---|"]
     for m in members:
         metric = m.study.main_metric
-        mean, se = mean_se(m.metrics[metric])
+        mean, se = mean_se(m.metrics[metric], skip_nonfinite=True)
         curve = _main_curve(m.curves, metric)
         theory = "—" if curve is None or not np.isfinite(curve.values[-1]) else f"{curve.values[-1]:.4g}"
         verdicts = "; ".join(verdict(r) for r in m.checks) or m.note
         name = f"{m.panel}: {m.label}" if m.panel else m.label
         lines.append(f"| {name} | {m.cfg.generations} × {m.cfg.replicates} | {mean[-1]:.4g} ± {se[-1]:.2g} | "
                      f"{theory} | {verdicts} |")
+    bad = [f"- {m.label or m.cfg.mode}: {line}" for m in members for line in nonfinite_lines(m.metrics)]
+    if bad:
+        lines += ["", "**Non-finite values** (left out of the means above):", *bad]
     return "\n".join(lines) + "\n"
 
 
@@ -131,6 +155,16 @@ class Options:
     z_tol: float = 4.0
     checkpoint_every: float = 10.0
 
+    def __post_init__(self):
+        for name in ("overwrite", "publish", "quiet", "no_theory"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, getattr(self, name), "true or false")
+        if not (isinstance(self.z_tol, int | float) and np.isfinite(self.z_tol) and self.z_tol > 0):
+            raise ConfigError("z_tol", self.z_tol, "a finite number > 0")
+        if not (isinstance(self.checkpoint_every, int | float) and np.isfinite(self.checkpoint_every)
+                and self.checkpoint_every >= 0):
+            raise ConfigError("checkpoint_every", self.checkpoint_every, "a finite number of seconds >= 0")
+
 
 def run_member(study, family, cfg, out: Path | None, opts: Options, label: str = "", panel: str = ""):
     """Simulate (or resume, or reload) one config into ``out``, check it against its theory, and write the run
@@ -140,13 +174,18 @@ def run_member(study, family, cfg, out: Path | None, opts: Options, label: str =
     out = out or Path("runs") / f"{study.name}-{cfg.mode}-{config_hash(record)}"
     check_writable(out)
     run_dir = RunDir(out, record)
+    with run_dir.lock():
+        return _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel), out
+
+
+def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -> Member:
     if opts.overwrite:
         run_dir.clear()
     status = run_dir.status()
     if status == "complete":
         with np.load(run_dir.path("samples.npz")) as z:
             metrics = {k: z[k] for k in z.files}
-        print(f"already complete in {out}; reporting the saved results (use --overwrite to recompute)")
+        print(f"already complete in {run_dir.out}; reporting the saved results (use --overwrite to recompute)")
     else:
         metrics = _simulate(study, family, cfg, run_dir, status, opts)
     rows, checks = summary_rows(metrics, curves, opts.z_tol)
@@ -158,7 +197,7 @@ def run_member(study, family, cfg, out: Path | None, opts: Options, label: str =
             f"{k}={v}" for k, v in dataclasses.asdict(family).items() if k in ("d", "T", "sigma", "design"))
         atomic_write_text(run_dir.path("report.md"), default_table([member]))
         atomic_write_bytes(run_dir.path("figure.png"), default_figure([member], title))
-    return member, out
+    return member
 
 
 def _simulate(study, family, cfg, run_dir, status, opts: Options):
@@ -193,6 +232,34 @@ def _simulate(study, family, cfg, run_dir, status, opts: Options):
     return state.metrics
 
 
+def available_bytes() -> int:
+    """Memory this process can still use: MemAvailable from /proc/meminfo, else physical memory."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(family, cfg, fraction: float = 0.8) -> None:
+    """Refuse, before compiling, a run whose arrays alone would not fit in ``fraction`` of the available memory."""
+    try:
+        need = Loop(family, cfg).memory_bytes()
+    except ConfigError:
+        raise
+    except (OverflowError, ValueError, TypeError, MemoryError) as err:
+        raise ConfigError("sizes", f"{type(err).__name__}: {str(err)[:80]}",
+                          "array sizes that fit this machine (lower T, M, d, --mix-ratio or --generations)") from None
+    have = available_bytes()
+    if need > fraction * have:
+        raise ConfigError("replicates", cfg.replicates,
+                          f"small enough to fit: the run needs at least {need / 2**30:.3g} GiB for its arrays, more "
+                          f"than {fraction:.0%} of the {have / 2**30:.3g} GiB available; lower --replicates or the "
+                          "sizes (T, M, d, --generations)")
+
+
 def folder_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text.strip("-"))
 
@@ -203,16 +270,21 @@ def run(study, runs, preset, opts: Options) -> int:
     One run: its folder is the report. A preset: each member in ``<out>/<panel>-<label>``, then the preset's report
     and figure in ``<out>`` (and, with ``--publish``, in figures/).
     """
-    for _, _, family, cfg in runs:  # every member's theory inputs are valid before anything is written
+    for _, _, family, cfg in runs:  # every member is valid and fits in memory before anything is written
+        if cfg.replicates < 2:
+            raise ConfigError("replicates", cfg.replicates, ">= 2 (the runner reports mean ± SE and checks theory)")
+        make_policy(cfg, family)  # the policy's own checks (mask shapes, budgets) before theory reads them
         theory_for(study, family, cfg, not opts.no_theory)
+        check_memory(family, cfg)
     if preset is None:
         (_, _, family, cfg), = runs
         m, path = run_member(study, family, cfg, opts.out, opts)
         print_member(m)
+        code = _report_nonfinite([m])
         print(f"results: {path / 'results.jsonl'}  (config: {path / 'config.json'}, per-replicate values: "
               f"{path / 'samples.npz'})")
         print(f"report:  {path / 'report.md'}\nfigure:  {path / 'figure.png'}")
-        return 0
+        return code
     out = opts.out or Path("runs") / f"preset-{preset.name}"
     if opts.publish:
         check_writable(Path("figures"))
@@ -222,7 +294,7 @@ def run(study, runs, preset, opts: Options) -> int:
         members.append(run_member(study, family, cfg, folder, opts, label, panel)[0])
     print(f"preset {preset.name}: {preset.description}")
     for m in members:
-        mean, se = mean_se(m.metrics[study.main_metric])
+        mean, se = mean_se(m.metrics[study.main_metric], skip_nonfinite=True)
         print(f"- {m.label}: final {study.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}" + ("" if m.checks else
                                                                                           f"; {m.note}"))
         for r in m.checks:
@@ -232,7 +304,21 @@ def run(study, runs, preset, opts: Options) -> int:
     png = png if png is not None else default_figure(members, preset.name, preset.log_y)
     publish(out, preset.name, markdown, png, opts.publish)
     print(f"runs:    {out}/<member>/results.jsonl")
-    return 0
+    return _report_nonfinite(members)
+
+
+EXIT_NONFINITE = 3  # the run finished, but some metric is NaN or inf (named on stderr and in report.md)
+
+
+def _report_nonfinite(members) -> int:
+    code = 0
+    for m in members:
+        lines = nonfinite_lines(m.metrics)
+        for line in lines:
+            print(f"gen_loop: warning: {m.label}: {line} (left out of means; see results.jsonl 'nonfinite')",
+                  file=sys.stderr)
+        code = EXIT_NONFINITE if lines else code
+    return code
 
 
 def publish(out: Path, name: str | None, markdown: str, png: bytes, to_figures: bool) -> None:

@@ -22,6 +22,11 @@ def run(study, config, first: int, seeds: int, preset, opts) -> int:
     record = {"model": study.name, "config": dataclasses.asdict(config)}
     run_dir = RunDir(opts.out or Path("runs") / f"{study.name}-{RunDir(Path('.'), record).hash}", record)
     check_writable(run_dir.out)
+    with run_dir.lock():
+        return _run_locked(study, config, first, seeds, preset, opts, run_dir)
+
+
+def _run_locked(study, config, first, seeds, preset, opts, run_dir) -> int:
     if opts.overwrite:
         for old in run_dir.out.glob("seed-*.json"):
             old.unlink()

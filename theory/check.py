@@ -10,11 +10,12 @@ from theory.curves import TheoryCurve
 
 
 def mean_se(samples: np.ndarray):
-    """Mean and standard error over the last (replicate) axis. samples: [..., R]; a check needs R ≥ 2."""
+    """Mean and standard error over the last (replicate) axis, leaving out non-finite replicates (the runner
+    reports how many). samples: [..., R]; a check needs R ≥ 2."""
     R = np.shape(samples)[-1]
     if R < 2:
         raise ConfigError("replicates", R, ">= 2 to estimate a standard error")
-    return stats.mean_se(samples, axis=-1)
+    return stats.mean_se(samples, axis=-1, skip_nonfinite=True)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def check(samples: np.ndarray, curve: TheoryCurve, z_tol: float = 4.0) -> CheckR
     z = (mean − theory)/sqrt(SE² + SE_theory²). An equality holds at a generation if |z| < z_tol; an
     upper bound holds unless z ≥ z_tol (the simulation is significantly above it). A NaN theory value
     means "no claim at this generation" (e.g. a mean that R replicates cannot estimate reliably): its z is
-    NaN and it counts as agreeing.
+    NaN and it counts as agreeing. Non-finite replicates are left out of the mean; a generation where none is
+    finite cannot agree with a claim.
     """
     mean, se = mean_se(samples)
     theory = np.asarray(curve.values, float)
