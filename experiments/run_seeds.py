@@ -14,8 +14,9 @@ from pathlib import Path
 
 import jax
 
+from collapse.errors import Diverged
 from experiments.results import RunDir, atomic_write_text, check_writable
-from experiments.run_engine import publish
+from experiments.run_engine import EXIT_NONFINITE, publish
 
 
 def run(study, config, first: int, seeds: int, preset, opts) -> int:
@@ -51,7 +52,11 @@ def _run_locked(study, config, first, seeds, preset, opts, run_dir) -> int:
                 results.append(json.loads(path.read_text())["result"])
                 continue
             progress(f"seed {seed}: running")
-            result = study.run(config, seed, progress)
+            try:
+                result = study.run(config, seed, progress)
+            except Diverged as why:  # nothing is written for this seed: a rerun with other settings starts clean
+                print(f"gen_loop: error: seed {seed}: {why}", file=sys.stderr)
+                return EXIT_NONFINITE
             atomic_write_text(path, json.dumps({"seed": seed, "result": result}, indent=1, default=_jsonable) + "\n")
             results.append(json.loads(path.read_text())["result"])
     markdown, png = study.report(config, results)

@@ -110,3 +110,24 @@ def test_config_files_are_checked_like_flags(content, param, tmp_path, capsys):
     code, err = _run(["--config", _write(tmp_path, "c.json", content)], tmp_path, capsys)
     assert code == 2 and len(err) == 1 and param in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+TINY_LM = ["--context", "16", "--width", "16", "--heads", "2", "--depth", "1", "--T", "4", "--steps", "3",
+           "--warmup", "1", "--batch", "2", "--holdout", "2"]
+
+
+def test_a_diverged_engine_run_names_its_non_finite_metrics_and_exits_3(tmp_path, capsys):
+    code, err = _run(["--model", "transformer", *TINY_LM, "--diag-samples", "2", "--lr", "1e9", "--generations", "2"],
+                     tmp_path, capsys)
+    assert code == 3 and any("non-finite" in line and "heldout_ppl" in line for line in err), err
+    rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    assert any(r["nonfinite"] for r in rows if r["metric"] == "heldout_ppl")
+    assert "Non-finite values" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_diverged_seed_is_stopped_named_and_not_saved(tmp_path, capsys):
+    code, err = _run(["--model", "eigen", "--n", "2", "--width", "16", "--heads", "2", "--enc-depth", "1",
+                      "--n-real", "8", "--pool-sizes", "4", "--steps", "4", "--batch", "2", "--test-size", "2",
+                      "--decode-batch", "2", "--rules", "top", "--lr", "1e9"], tmp_path, capsys)
+    assert code == 3 and len(err) == 1 and "diverged" in err[0] and "seed 0" in err[0], err
+    assert not (tmp_path / "run" / "seed-0.json").exists()

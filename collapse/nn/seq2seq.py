@@ -22,7 +22,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from collapse.errors import require
+from collapse.errors import check_losses, require
 from collapse.nn import Decoder, Encoder, TransformerConfig
 from collapse.nn.train import TrainConfig, optimizer
 from collapse.tasks.numbers import BOS
@@ -125,6 +125,7 @@ def train(graphdef, params, src, tgt, cfg: TrainConfig, key, count=None, on_chun
         length = min(chunk, cfg.steps - done)
         params, opt_state, loss = _train_chunk(graphdef, tx, params, opt_state, src, tgt, jnp.int32(count), key,
                                                jnp.int32(done), length=length, batch=cfg.batch)
+        check_losses(loss, "encoder–decoder", done)  # stop at the first non-finite chunk, not after the run
         done += length
         losses.append(np.asarray(loss))
         if on_chunk is not None:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from collapse.errors import require
+from collapse.errors import check_losses, require
 from collapse.lm import diagnostics as dg
 from collapse.lm import model as lm
 from collapse.lm.config import ByteLMConfig
@@ -73,7 +73,8 @@ def run(cfg: ShareExperiment, seed: int, progress=lambda msg: None) -> dict:
     ones = jnp.ones(cfg.T, jnp.float32)
 
     progress(f"training the generator on {cfg.T} human windows ({cfg.steps} steps)")
-    gen_params, _ = jax.jit(lambda d, k: train(mc, tc, d, ones, k))(jnp.asarray(h_gen), k_gen)
+    gen_params, gen_losses = jax.jit(lambda d, k: train(mc, tc, d, ones, k))(jnp.asarray(h_gen), k_gen)
+    check_losses(gen_losses, "generator")
     synth = np.asarray(jax.jit(lambda p, k: sample(mc, p, k, cfg.T, cfg.context, temperature=cfg.temperature,
                                                    top_k=cfg.top_k, top_p=cfg.top_p))(gen_params, k_sample))
     mixtures = []
@@ -84,6 +85,7 @@ def run(cfg: ShareExperiment, seed: int, progress=lambda msg: None) -> dict:
     keys = jax.random.split(k_mix, len(cfg.shares))
     t0 = time.perf_counter()
     params, losses = jax.jit(jax.vmap(lambda d, k: train(mc, tc, d, ones, k)))(jnp.asarray(np.stack(mixtures)), keys)
+    check_losses(losses, "share models")
     losses = np.asarray(losses)
     tokens = len(cfg.shares) * cfg.steps * cfg.batch * cfg.context
     progress(f"trained: {tokens / (time.perf_counter() - t0):,.0f} training tokens/s (compilation included)")

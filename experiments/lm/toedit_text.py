@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from collapse.errors import require
+from collapse.errors import check_losses, require
 from collapse.lm import diagnostics as dg
 from collapse.lm import model as lm
 from collapse.lm.config import ByteLMConfig
@@ -111,8 +111,9 @@ def run(cfg: ToEditText, seed: int, progress=lambda msg: None) -> dict:
     ones = jnp.ones(cfg.T, jnp.float32)
     progress(f"training the prior on {cfg.prior_T} human windows ({cfg.prior_steps} steps)")
     tc_prior = TrainConfig(steps=cfg.prior_steps, batch=cfg.batch, lr=cfg.lr, warmup=min(cfg.warmup, cfg.prior_steps))
-    prior_params, _ = jax.jit(lambda d, k: train(mc, tc_prior, d, jnp.ones(cfg.prior_T), k))(
+    prior_params, prior_losses = jax.jit(lambda d, k: train(mc, tc_prior, d, jnp.ones(cfg.prior_T), k))(
         jnp.asarray(h_prior), k_prior)
+    check_losses(prior_losses, "prior")
     synth = np.asarray(jax.jit(lambda p, k: sample(mc, p, k, cfg.T, cfg.context))(prior_params, k_sample))
     sets = {"human": h, "mix 50%": np.concatenate([h[: cfg.T // 2], synth[cfg.T // 2:]]), "synthetic": synth}
     priors = {"model": transformer_prior(mc, prior_params)}
@@ -131,6 +132,7 @@ def run(cfg: ToEditText, seed: int, progress=lambda msg: None) -> dict:
     progress(f"training {len(labels)} models (one per training set), vmapped")
     params, losses = jax.jit(jax.vmap(lambda d: train(mc, tc, d, ones, k_train)))(
         jnp.asarray(np.stack([sets[k] for k in labels])))
+    check_losses(losses, "compared models")
     lp = jax.jit(jax.vmap(lambda p: lm.token_logprobs(mc, p, jnp.asarray(held))))(params)
     ppl = np.exp(-np.asarray(lp, np.float64).mean(axis=(1, 2)))
     progress("held-out human PPL: " + ", ".join(f"{k}: {p:.3f}" for k, p in zip(labels, ppl, strict=True)))
