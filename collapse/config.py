@@ -36,7 +36,7 @@ class LoopConfig:
         family's edit rule, not by f — see collapse/lm/edit.py).
     """
 
-    mode: Mode = "replace"
+    mode: str = "replace"
     generations: int = 10
     replicates: int = 2000
     seed: int = 0
@@ -50,7 +50,9 @@ class LoopConfig:
 
     def __post_init__(self):
         check_fields(self)
-        require(self.mode in MODES, "mode", self.mode, f"one of {', '.join(MODES)}")
+        from collapse.policies import policy_names  # registered modes too (policies import this module)
+
+        require(self.mode in policy_names(), "mode", self.mode, f"one of {', '.join(policy_names())}")
         require(isinstance(self.generations, int) and self.generations >= 1, "generations",
                 self.generations, "an integer >= 1")
         require(isinstance(self.replicates, int) and self.replicates >= 1, "replicates",

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from collapse.config import LoopConfig
-from collapse.families.base import Segment
+from collapse.families.base import ConfidenceFamily, EditFamily, Segment
 from collapse.policies import StepContext, make_policy, weight_dtype
 from collapse.sharding import padded_count, replicate_sharding
 
@@ -74,10 +74,10 @@ class _Program:
         fam, pol = self.family, self.policy
         params, pool = carry
         k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
-        confidence = getattr(fam, "confidence", None)
-        edit = getattr(fam, "edit", None)
-        ctx = StepContext(k_push, None if confidence is None else lambda block: confidence(world, params, block),
-                          None if edit is None else lambda key, block: edit(key, world, params, block))
+        ctx = StepContext(
+            k_push,
+            (lambda block: fam.confidence(world, params, block)) if isinstance(fam, ConfidenceFamily) else None,
+            (lambda key, block: fam.edit(key, world, params, block)) if isinstance(fam, EditFamily) else None)
         if getattr(pol, "uses_synth", True):
             synth = fam.generate(k_gen, world, params, self.synth_size)
         else:  # token editing rewrites the pool itself; skip sampling a block nobody reads

@@ -7,7 +7,7 @@ buffer with one slot per generation and a fill mask.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -264,8 +264,27 @@ class Edit:
         return out
 
 
-def make_policy(cfg: LoopConfig, family):
-    """The policy object for ``cfg.mode``."""
+class Policy(Protocol):
+    """What the engine asks of a data policy (see the module docstring). A policy is a frozen dataclass;
+    ``fresh_real``: whether ``training_set`` receives a new real block each generation. Optional: ``metrics(pool)
+    -> dict`` of per-generation scalars, and ``uses_synth`` (False: the engine skips sampling a synthetic block)."""
+
+    fresh_real: bool
+
+    def synth_size(self, family) -> int:
+        """Synthetic samples the family must generate per generation."""
+
+    def init_pool(self, real, synth, generations: int):
+        """The pool before generation 2 (``synth`` is a zero block with the generated block's shape)."""
+
+    def push(self, pool, synth, n: int, ctx: StepContext):
+        """Take in generation n − 1's synthetic block; returns the new pool."""
+
+    def training_set(self, key, pool, real, n: int) -> tuple[Segment, ...]:
+        """Generation n's weighted training set."""
+
+
+def _builtin(cfg: LoopConfig, family):
     if cfg.mode == "replace":
         return Replace()
     if cfg.mode == "accumulate":
@@ -283,6 +302,29 @@ def make_policy(cfg: LoopConfig, family):
             lengths = sorted({len(r) for r in cfg.edit_masks})
             require(lengths == [T], "edit_masks", f"rows of length {lengths}", f"rows of length T = {T}")
         return Edit(cfg.edit_schedule, cfg.edit_fraction, cfg.edit_eta, cfg.edit_masks)
-    if cfg.mode == "fresh":
-        return Fresh(real_weight=cfg.real_weight)
-    raise ConfigError("mode", cfg.mode, f"one of {', '.join(MODES)}")
+    return Fresh(real_weight=cfg.real_weight)
+
+
+_REGISTRY: dict[str, Callable] = {mode: _builtin for mode in MODES}
+
+
+def register_policy(name: str, factory: Callable) -> None:
+    """Make ``LoopConfig(mode=name)`` run ``factory(cfg, family) -> Policy``: a data policy from outside the package.
+    Re-registering a name replaces it; the built-in modes cannot be replaced."""
+    require(isinstance(name, str) and name and name not in MODES, "name", name,
+            f"a new mode name (not one of the built-in {', '.join(MODES)})")
+    require(callable(factory), "factory", factory, "a callable (cfg, family) -> Policy")
+    _REGISTRY[name] = factory
+
+
+def policy_names() -> tuple[str, ...]:
+    """Every mode LoopConfig accepts: the built-in ones, then the registered ones."""
+    return tuple(_REGISTRY)
+
+
+def make_policy(cfg: LoopConfig, family) -> Policy:
+    """The policy object for ``cfg.mode`` (a built-in mode or one added with :func:`register_policy`)."""
+    factory = _REGISTRY.get(cfg.mode)
+    if factory is None:
+        raise ConfigError("mode", cfg.mode, f"one of {', '.join(_REGISTRY)}")
+    return factory(cfg, family)

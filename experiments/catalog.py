@@ -33,7 +33,8 @@ class Study:
 
     config_cls: frozen dataclass; every field but ``name`` becomes a flag. Choices come from ``Literal`` types,
     defaults from the dataclass, help lines from ``field_help`` (one per field; the common tests check).
-    engine runner: ``main_metric`` / ``metric_label`` name the metric figures and verdicts use; ``theory(config,
+    engine runner: ``main_metric`` (default: the family's) / ``metric_label`` name the metric figures and verdicts
+    use; ``theory(config,
     loop) -> TheoryCurve | [TheoryCurve]`` (raises TheoryUnavailable when no closed form applies) and
     ``bounds(config, loop) -> [TheoryCurve]``; ``loop_defaults`` are this study's loop settings where they differ
     from LoopConfig's (e.g. fewer replicates for transformers).
@@ -58,8 +59,10 @@ class Study:
     def __post_init__(self):
         if self.runner not in RUNNERS:
             raise ValueError(f"runner must be one of {RUNNERS}; got {self.runner!r}")
+        if self.runner == "engine" and not self.main_metric:  # the family's own
+            object.__setattr__(self, "main_metric", getattr(self.config_cls, "main_metric", ""))
         if self.runner == "engine" and not self.main_metric:
-            raise ValueError(f"engine study {self.name} needs a main_metric")
+            raise ValueError(f"engine study {self.name} needs a main_metric (set it on the family)")
         if self.runner == "seeds" and (self.run is None or self.report is None):
             raise ValueError(f"seeds study {self.name} needs run and report")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from collapse.config import LoopConfig
 from collapse.errors import ConfigError
+from collapse.policies import policy_names
 from experiments import catalog, run_engine, run_seeds
 from experiments.fields import field_choices, field_default, field_type, flag
 
@@ -73,8 +74,8 @@ def catalog_text() -> str:
 
 
 # -- one study's parser ----------------------------------------------------------------------------------------
-def _add_field(group, cls, f, help_text: str, default_override=None) -> None:
-    choices = field_choices(cls, f.name)
+def _add_field(group, cls, f, help_text: str, default_override=None, choices=None) -> None:
+    choices = field_choices(cls, f.name) if choices is None else choices
     default = field_default(f) if default_override is None else default_override
     kw = {"type": field_type(cls, f.name)}
     if choices is not None and not isinstance(default, tuple):
@@ -125,7 +126,8 @@ def build_parser(study: catalog.Study) -> Parser:
                 loop.add_argument("--edit-masks", dest="edit_masks", type=Path, default=None,
                                   help=LOOP_HELP["edit_masks"])
                 continue
-            _add_field(loop, LoopConfig, f, LOOP_HELP[f.name], loop_defaults[f.name])
+            _add_field(loop, LoopConfig, f, LOOP_HELP[f.name], loop_defaults[f.name],
+                       policy_names() if f.name == "mode" else None)
     group = p.add_argument_group(f"study {study.name}")
     for f in study.fields():
         _add_field(group, study.config_cls, f, study.field_help.get(f.name, ""))

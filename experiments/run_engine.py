@@ -30,6 +30,9 @@ def theory_for(study, family, cfg, enabled: bool):
         found = study.theory(family, cfg)
     except TheoryUnavailable as why:
         curves, note = [], f"no closed form for this config: {why}"
+    except ConfigError as err:  # outside the formula's range: say how to run without it
+        raise ConfigError(err.param, err.value, err.allowed, f"{err} (pass --no-theory to simulate without a "
+                          "closed form)") from None
     else:
         curves = list(found) if isinstance(found, list | tuple) else [found]
         note = "theory: " + "; ".join(f"{c.name} [{c.source}]" for c in curves)

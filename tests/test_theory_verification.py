@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from collapse.families.base import Segment
 from collapse.families.gmm_classify import ClassifyParams, GMMClassify
+from collapse.testing import agrees
 from theory import verification as tv
 
 D = 20  # the compiled dimension; the effective dimension d_eff <= D
@@ -62,12 +63,10 @@ def simulator(student: str, N: int, verifier: str = "phi-psi", replicates: int =
 
 
 def within(samples, theory, z=4.0):
-    samples = np.asarray(samples, float)
-    se = samples.std(ddof=1) / math.sqrt(samples.size)
-    diff = samples.mean() - theory
-    # + 1e-12: float64 rounding floor. Where the exact formula and the simulation agree to the last bits (d = 1
-    # makes the accuracy a step), the SE is itself rounding noise (~1e-19) and z·SE alone fails on a 1e-16 residue.
-    return abs(diff) <= z * se + 1e-12, (samples.mean(), theory, se)
+    # collapse.testing.agrees has a 1e-12 float64 rounding floor: where the exact formula and the simulation agree to
+    # the last bits (d = 1 makes the accuracy a step), the SE is itself rounding noise (~1e-19).
+    ok, info = agrees(samples, theory, z)
+    return ok, (info["mean"], info["theory"], info["se"])
 
 
 rates = dict(p=st.floats(0, 1), phi=st.floats(0, 1), psi=st.floats(0, 1))

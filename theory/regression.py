@@ -6,6 +6,7 @@ Conventions (as in the simulation): generations n = 1..G, generation 1 fits the 
 E tr(Σ(XᵀX)⁻¹) = d/(T − d − 1) for X with T > d + 1 i.i.d. N(0, Σ) rows.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -168,10 +169,15 @@ def strong_collapse_limit(p: float, w1: np.ndarray, w2: np.ndarray, spectrum: np
 
 # -- dispatch: which closed form (if any) matches a simulation config ------------------------------
 def linear_theory(family, cfg) -> TheoryCurve:
-    """The theory curve of E_test for a LinearRegression family under a LoopConfig.
+    """The theory curve of E_test (``metric="E_test"``) for a LinearRegression family under a LoopConfig.
 
-    Raises TheoryUnavailable naming the assumption that fails.
+    Raises TheoryUnavailable naming the assumption that fails, ConfigError when the sizes are outside the formula.
     """
+    curve = _linear_theory(family, cfg)
+    return curve if curve.metric else dataclasses.replace(curve, metric="E_test")
+
+
+def _linear_theory(family, cfg) -> TheoryCurve:
     G, M = cfg.generations, family.synth_size
     d, T, s, s0 = family.d, family.T, family.sigma, family.noise_synth
     if cfg.mode == "edit":
@@ -195,7 +201,7 @@ def linear_theory(family, cfg) -> TheoryCurve:
     for name, size in (("T", T), ("M", M)):
         if size <= d + 1:
             raise ConfigError(name, size, "> d+1", f"{name} must exceed d+1 for OLS theory; got {name}={size}, "
-                              f"d={d} (pass --no-theory to simulate without a closed form)")
+                              f"d={d}")
     if cfg.mode == "replace":
         return TheoryCurve("σ²d/(T−d−1) + (n−1)σ₀²d/(M−d−1)", replace_error(d, T, s, G, s0, M),
                            "Dohmatob et al. 2024; Zhu et al. 2025 §1.1 (stated for σ₀=σ, M=T)")
@@ -214,13 +220,13 @@ def linear_theory(family, cfg) -> TheoryCurve:
 
 
 def linear_bounds(family, cfg) -> list[TheoryCurve]:
-    """Published bounds that apply to this config (drawn as lines; checked as upper bounds)."""
+    """Published bounds that apply to this config (drawn as lines; checked as upper bounds), metric E_test."""
     if cfg.mode == "edit":
         from theory.toedit import edit_theory
 
-        return edit_theory(family, cfg)[1]
+        return [c if c.metric else dataclasses.replace(c, metric="E_test") for c in edit_theory(family, cfg)[1]]
     if cfg.mode == "accumulate" and family.ridge == 0 and family.T > family.d + 1:
         b = accumulate_bound(family.d, family.T, family.sigma, family.noise_synth)
         return [TheoryCurve("π²/6 bound", np.full(cfg.generations, b),
-                            "Gerstgrasser et al. 2024 (bound)", kind="upper-bound")]
+                            "Gerstgrasser et al. 2024 (bound)", kind="upper-bound", metric="E_test")]
     return []

@@ -5,7 +5,7 @@ and scans them over generations. Data are pytrees whose leaves share a leading s
 *block*); a policy may stack blocks along extra leading axes.
 """
 
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 Array = Any
 Data = Any  # pytree of arrays with leading sample axis
@@ -37,6 +37,7 @@ class Family(Protocol):
     """
 
     name: str
+    main_metric: ClassVar[str]  # the metric figures, reports and verdicts use by default
     real_size: int
     synth_size: int
 
@@ -57,3 +58,20 @@ class Family(Protocol):
 
     def score(self, key, world: World, params: Params) -> dict[str, Array]:
         """Scalar metrics of a fitted model against the truth."""
+
+
+@runtime_checkable
+class ConfidenceFamily(Protocol):
+    """Optional capability: how well the generating model fits each sample of a block (higher = better); the
+    "confidence" edit schedule needs it."""
+
+    def confidence(self, world: World, params: Params, block: Data) -> Array:
+        """[m] scores for the m samples of ``block``."""
+
+
+@runtime_checkable
+class EditFamily(Protocol):
+    """Optional capability: the model as a token-editing prior over a block (the "tokens" edit schedule)."""
+
+    def edit(self, key, world: World, params: Params, block: Data):
+        """(edited block, eligible mask, changed mask)."""

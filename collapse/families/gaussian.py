@@ -31,7 +31,7 @@ the sample variance loses float64 precision; the presets stay well above that.
 """
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, get_args
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -110,6 +110,8 @@ class Gaussian:
     cov: an explicit true Σ (rows), overriding std and rho; estimator: "unbiased" | "mle" (covariance
     divisor); refit: "mean-cov" (fit μ and Σ) | "mean" (fit μ, keep Σ at the truth).
     """
+
+    main_metric: ClassVar[str] = "w2"  # the metric figures and verdicts use
 
     d: int = 1
     T: int = 100

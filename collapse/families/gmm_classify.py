@@ -35,7 +35,7 @@ label-noise generator), ``cos_bayes`` (cosine between ŵ and Σ⁻¹μ) and the 
 """
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, get_args
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -119,6 +119,8 @@ class GMMClassify:
     """Model family: label synthesis, verification and a student on a two-class Gaussian mixture (see module
     docstring). d: dimension; mu_norm: ‖μ‖; N: synthesized samples per generation; n_real: real samples
     (train a linear generator; the real block of accumulate/mix/fresh)."""
+
+    main_metric: ClassVar[str] = "accuracy"  # the metric figures and verdicts use
 
     d: int = 10
     mu_norm: float = 1.0

@@ -12,7 +12,7 @@ drawn once when M ≠ T. Fresh design: every block draws new inputs.
 """
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, get_args
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +52,8 @@ class LinearRegression:
     covariance, alpha: Σ's spectrum; design: "fixed" or "fresh"; w_norm: ‖w*‖ (w* uniform on that
     sphere).
     """
+
+    main_metric: ClassVar[str] = "E_test"  # the metric figures and verdicts use
 
     d: int = 10
     T: int = 40

@@ -21,7 +21,7 @@ held-out human token.
 
 import functools
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, get_args
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -80,6 +80,8 @@ class TransformerLM(ByteLMConfig):
     "tokens" schedule (:class:`collapse.lm.edit.EditRule`; prior "model" = model n − 1, "bigram" = a byte bigram
     of the block being edited).
     """
+
+    main_metric: ClassVar[str] = "heldout_ppl"  # the metric figures and verdicts use
 
     corpus: str = DEFAULT_CORPUS
     context: int = 64

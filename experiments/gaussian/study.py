@@ -13,7 +13,6 @@ STUDIES = [
         summary="a Gaussian (1-D or full covariance; MLE or unbiased) refitted to its own samples; W₂² to the truth",
         runner="engine",
         config_cls=Gaussian,
-        main_metric="w2",
         metric_label="W₂² to the true Gaussian",
         theory=gaussian_theory,
         bounds=gaussian_bounds,
@@ -35,7 +34,6 @@ STUDIES = [
         summary="a Gaussian mixture refitted by EM to its own samples; L2 distance to the true mixture",
         runner="engine",
         config_cls=GaussianMixture,
-        main_metric="l2",
         metric_label="L2 distance ∫(p̂ − p)² to the true mixture",
         field_help={
             "d": "dimension",

@@ -11,7 +11,6 @@ STUDIES = [Study(
     summary="OLS / ridge regression refitted on its own labels; test error ‖ŵ − w*‖²_Σ against the closed forms",
     runner="engine",
     config_cls=LinearRegression,
-    main_metric="E_test",
     metric_label="E_test = ‖ŵ − w*‖²_Σ",
     theory=linear_theory,
     bounds=linear_bounds,

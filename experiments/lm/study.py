@@ -13,7 +13,6 @@ STUDIES = [
                 "perplexity",
         runner="engine",
         config_cls=TransformerLM,
-        main_metric="heldout_ppl",
         metric_label="held-out human perplexity (per byte)",
         # a replicate is a whole training run: few of them (two, so a standard error exists), few generations
         loop_defaults={"generations": 5, "replicates": 2, "edit_schedule": "tokens"},

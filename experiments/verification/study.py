@@ -12,7 +12,6 @@ STUDIES = [Study(
             "against the p⋆ theory",
     runner="engine",
     config_cls=GMMClassify,
-    main_metric="accuracy",
     metric_label="accuracy (exact, Φ(wᵀμ/sqrt(wᵀΣw)))",
     theory=gmm_classify_theory,
     field_help={
