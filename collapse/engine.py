@@ -92,6 +92,10 @@ class _Program:
         metrics.update(_policy_metrics(pol, pool))
         return (params, pool), metrics
 
+    def has_chunk(self, length: int) -> bool:
+        """Whether the program for ``length`` generations per call is built (else the next call compiles it)."""
+        return length in self._chunks
+
     def chunk_fn(self, length: int):
         if length not in self._chunks:
             def one(base_key, index, world, carry, start):

@@ -105,6 +105,8 @@ class Member:
     """One finished engine run: what was simulated, the theory it was checked against, and its verdicts.
 
     metrics: name -> [G, R] per-replicate values. curves: the TheoryCurves checked. checks: one CheckResult each.
+    seconds / compile_seconds: wall time of this call and the part of it spent tracing and compiling (0 when the
+    run was reloaded from its folder).
     """
 
     label: str
@@ -116,6 +118,8 @@ class Member:
     curves: list
     checks: list
     note: str
+    seconds: float = 0.0
+    compile_seconds: float = 0.0
 
 
 def _collect():

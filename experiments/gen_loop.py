@@ -22,7 +22,7 @@ from pathlib import Path
 from collapse.config import LoopConfig
 from collapse.errors import ConfigError
 from collapse.policies import policy_names
-from experiments import catalog, run_engine, run_seeds
+from experiments import catalog, run_engine, run_seeds, sweep
 from experiments.fields import field_choices, field_default, field_type, flag
 
 PROG = "python -m experiments.gen_loop"
@@ -41,7 +41,8 @@ LOOP_HELP = {
     "edit_masks": "edit mode, explicit schedule: .npy or .json file of G−1 rows × T zeros/ones (row j forms "
                   "generation j+2)",
 }
-COMMON = ("model", "preset", "config", "out", "overwrite", "publish", "quiet", "seed", "replicates")
+COMMON = ("model", "preset", "config", "out", "overwrite", "publish", "quiet", "seed", "replicates", "sweep",
+          "no_compile_cache")
 ENGINE_OPTIONS = ("z_tol", "no_theory", "checkpoint_every")
 
 
@@ -105,6 +106,12 @@ def build_parser(study: catalog.Study) -> Parser:
     p.add_argument("--publish", action="store_true", default=None,
                    help="a preset also writes its figure and report to figures/ (the README's copies)")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress output")
+    p.add_argument("--no-compile-cache", action="store_true", default=None,
+                   help=f"do not use JAX's persistent compilation cache (default: on, in {cache_dir()})")
+    if study.runner == "engine":
+        p.add_argument("--sweep", action="append", default=None, metavar="NAME=v1,v2,…",
+                       help="run every value (several --sweep flags: every combination) into one folder, one table "
+                            "and one figure with theory; e.g. --sweep T=20,40,80,160")
     loop_defaults = {**{f.name: field_default(f) for f in dataclasses.fields(LoopConfig)}, **study.loop_defaults}
     seed_help = ("random seed: replicate i draws from (seed, i); same config + seed = same numbers on the same "
                  "backend" if study.runner == "engine" else "first seed: replicate i runs with seed + i")
@@ -171,7 +178,8 @@ def select(argv):
 
 
 def resolve(study, preset, file_settings, args) -> tuple[list, dict]:
-    """([(label, panel, settings)] per run, options) by preset < config file < flags. Raises ConfigError."""
+    """([(label, panel, settings)] per run, options, the preset — or the sweep as one) by preset < config file <
+    flags. Raises ConfigError."""
     flags = {k: v for k, v in vars(args).items() if v is not None}
     known = set(COMMON) | {f.name for f in study.fields()}
     if study.runner == "engine":
@@ -182,18 +190,47 @@ def resolve(study, preset, file_settings, args) -> tuple[list, dict]:
     user = {**file_settings, **flags}
     if "edit_masks" in user:
         user["edit_masks"] = load_masks(user["edit_masks"])
+    if "sweep" in user:
+        if preset is not None:
+            raise ConfigError("sweep", user["sweep"][0], "used without --preset (sweep a study's own settings)")
+        grid = sweep.parse(study, user["sweep"])
+        clash = sorted(set(grid) & set(user))
+        if clash:
+            raise ConfigError(clash[0], user[clash[0]], f"given once: it is also swept (--sweep {clash[0]}=…)")
+        preset = sweep.as_preset(study, grid, {k: v for k, v in user.items() if k not in COMMON + ENGINE_OPTIONS})
     base = dict(preset.settings) if preset else {}
     members = preset.members if preset and preset.members else (catalog.PresetRun("", {}),)
     runs = [(m.label, m.panel, {**base, **m.settings, **user}) for m in members]
     options = {k: user[k] for k in ("out", "overwrite", "publish", "quiet", *ENGINE_OPTIONS) if k in user}
     if "out" in options:
         options["out"] = Path(options["out"])
-    if options.get("publish") and preset is None:
-        raise ConfigError("publish", True, "used with --preset (a single run's report stays in its run folder)")
+    if options.get("publish") and (preset is None or "sweep" in user):
+        raise ConfigError("publish", True, "used with --preset (a single run's or a sweep's report stays in its run "
+                          "folder)")
     if study.runner == "engine":
         for _, _, settings in runs:
             _check_mode_flags(settings.get("mode", study.loop_defaults.get("mode", "replace")), user)
-    return runs, options
+    return runs, options, preset
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "collapse" / "jax"
+
+
+def use_compile_cache() -> None:
+    """JAX's persistent compilation cache: a rerun (or a sweep point seen before) loads its compiled programs
+    instead of compiling them again. COLLAPSE_COMPILE_CACHE=0 switches it off as --no-compile-cache does."""
+    if os.environ.get("COLLAPSE_COMPILE_CACHE", "1") == "0":
+        return
+    import jax
+
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # no writable cache folder: compile as usual
+    jax.config.update("jax_compilation_cache_dir", str(cache_dir()))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 MODE_FLAGS = {"mix_ratio": ("mix",), "real_weight": ("fresh",), "budget": ("accumulate-subsample",),
@@ -248,7 +285,9 @@ def engine_runs(study, runs):
 def run(argv) -> int:
     study, preset, file_settings = select(argv)
     args = build_parser(study).parse_args(argv)
-    runs, options = resolve(study, preset, file_settings, args)
+    runs, options, preset = resolve(study, preset, file_settings, args)
+    if not (args.no_compile_cache or file_settings.get("no_compile_cache")):
+        use_compile_cache()
     try:
         opts = run_engine.Options(**options)
     except TypeError as err:

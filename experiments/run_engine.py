@@ -8,6 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
+import jax
 import numpy as np
 from tqdm import tqdm
 
@@ -105,6 +106,8 @@ def print_member(m: Member) -> None:
     fam = ", ".join(f"{f.name}={getattr(m.family, f.name)}" for f in m.study.fields())
     print(f"{m.study.name} / {m.cfg.mode}: {fam}")
     print(f"{m.cfg.replicates} replicates × {m.cfg.generations} generations, seed {m.cfg.seed}; {m.note}")
+    if m.seconds:
+        print(f"time: {m.seconds:.1f} s, of which {m.compile_seconds:.1f} s tracing and compiling")
     print(f"{'gen':>4} {metric + ' mean':>14} {'± SE':>9} {'theory':>10} {'z':>7}")
     for g in range(len(mean)):
         th = f"{curve.values[g]:10.4f}" if curve is not None else f"{'—':>10}"
@@ -130,7 +133,8 @@ def default_figure(members, title: str, log_y: bool = False) -> bytes:
 def default_table(members) -> str:
     """Markdown: the last generation's main metric per member, its theory and every verdict (and any non-finite
     values, by generation)."""
-    lines = ["| run | generations × replicates | final mean ± SE | theory | verdicts |", "|---|---|---|---|---|"]
+    lines = ["| run | generations × replicates | final mean ± SE | theory | verdicts | time (compile) |",
+             "|---|---|---|---|---|---|"]
     for m in members:
         metric = m.study.main_metric
         mean, se = mean_se(m.metrics[metric], skip_nonfinite=True)
@@ -138,8 +142,9 @@ def default_table(members) -> str:
         theory = "—" if curve is None or not np.isfinite(curve.values[-1]) else f"{curve.values[-1]:.4g}"
         verdicts = "; ".join(verdict(r) for r in m.checks) or m.note
         name = f"{m.panel}: {m.label}" if m.panel else m.label
+        took = f"{m.seconds:.1f} s ({m.compile_seconds:.1f} s)" if m.seconds else "reloaded"
         lines.append(f"| {name} | {m.cfg.generations} × {m.cfg.replicates} | {mean[-1]:.4g} ± {se[-1]:.2g} | "
-                     f"{theory} | {verdicts} |")
+                     f"{theory} | {verdicts} | {took} |")
     bad = [f"- {m.label or m.cfg.mode}: {line}" for m in members for line in nonfinite_lines(m.metrics)]
     if bad:
         lines += ["", "**Non-finite values** (left out of the means above):", *bad]
@@ -181,9 +186,31 @@ def run_member(study, family, cfg, out: Path | None, opts: Options, label: str =
         return _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel), out
 
 
+class CompileClock:
+    """Seconds JAX has spent tracing, lowering and compiling in this process (from jax.monitoring events)."""
+
+    EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+              "/jax/core/compile/backend_compile_duration")
+    total = 0.0
+    _listening = False
+
+    @classmethod
+    def now(cls) -> float:
+        if not cls._listening:
+            jax.monitoring.register_event_duration_secs_listener(cls._record)
+            cls._listening = True
+        return cls.total
+
+    @classmethod
+    def _record(cls, event, duration, **_):
+        if event in cls.EVENTS:
+            cls.total += duration
+
+
 def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -> Member:
     if opts.overwrite:
         run_dir.clear()
+    t0, c0 = time.monotonic(), CompileClock.now()
     status = run_dir.status()
     if status == "complete":
         with np.load(run_dir.path("samples.npz")) as z:
@@ -192,7 +219,8 @@ def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -
     else:
         metrics = _simulate(study, family, cfg, run_dir, status, opts)
     rows, checks = summary_rows(metrics, curves, opts.z_tol)
-    member = Member(label or cfg.mode, panel, study, family, cfg, metrics, curves, checks, note)
+    member = Member(label or cfg.mode, panel, study, family, cfg, metrics, curves, checks, note,
+                    time.monotonic() - t0, CompileClock.now() - c0)
     if status != "complete":
         run_dir.finish(rows, metrics)
     if status != "complete" or not run_dir.path("figure.png").exists():
@@ -215,6 +243,7 @@ def _simulate(study, family, cfg, run_dir, status, opts: Options):
     last_save = time.monotonic()
     tokens = getattr(family, "tokens_per_generation", None)  # families that train on tokens report tokens/s
     last_tick = [time.monotonic(), start]
+    chunk = chunk_for_progress(cfg.generations)
 
     def on_chunk(state):
         nonlocal last_save
@@ -223,16 +252,29 @@ def _simulate(study, family, cfg, run_dir, status, opts: Options):
             rate = tokens() * cfg.replicates * (state.generation - last_tick[1]) / (now - last_tick[0])
             bar.set_postfix_str(f"{rate:,.0f} train tokens/s (incl. sampling, scoring, compile)")
             last_tick[:] = [now, state.generation]
+        pending = min(chunk, cfg.generations - state.generation)
+        if tokens is None:  # say so while the next call compiles (seconds to minutes for large programs)
+            bar.set_postfix_str("compiling" if pending > 0 and not loop.program.has_chunk(pending) else "")
         bar.update(state.generation - bar.n)
         if state.generation < cfg.generations and time.monotonic() - last_save >= opts.checkpoint_every:
             run_dir.save_checkpoint(state)
             last_save = time.monotonic()
 
+    bar.set_postfix_str("compiling")  # until the first chunk returns (the progress line says so)
     try:
-        state = loop.run(chunk=chunk_for_progress(cfg.generations), resume=resume, on_chunk=on_chunk)
+        state = loop.run(chunk=chunk, resume=resume, on_chunk=on_chunk)
     finally:
         bar.close()
     return state.metrics
+
+
+def validate(study, family, cfg, opts: Options) -> None:
+    """Everything that can refuse a run, checked before any file is written or anything compiled."""
+    if cfg.replicates < 2:
+        raise ConfigError("replicates", cfg.replicates, ">= 2 (the runner reports mean ± SE and checks theory)")
+    make_policy(cfg, family)  # the policy's own checks (mask shapes, budgets) before theory reads them
+    theory_for(study, family, cfg, not opts.no_theory)
+    check_memory(family, cfg)
 
 
 def available_bytes() -> int:
@@ -274,11 +316,7 @@ def run(study, runs, preset, opts: Options) -> int:
     and figure in ``<out>`` (and, with ``--publish``, in figures/).
     """
     for _, _, family, cfg in runs:  # every member is valid and fits in memory before anything is written
-        if cfg.replicates < 2:
-            raise ConfigError("replicates", cfg.replicates, ">= 2 (the runner reports mean ± SE and checks theory)")
-        make_policy(cfg, family)  # the policy's own checks (mask shapes, budgets) before theory reads them
-        theory_for(study, family, cfg, not opts.no_theory)
-        check_memory(family, cfg)
+        validate(study, family, cfg, opts)
     if preset is None:
         (_, _, family, cfg), = runs
         m, path = run_member(study, family, cfg, opts.out, opts)
@@ -288,26 +326,38 @@ def run(study, runs, preset, opts: Options) -> int:
               f"{path / 'samples.npz'})")
         print(f"report:  {path / 'report.md'}\nfigure:  {path / 'figure.png'}")
         return code
-    out = opts.out or Path("runs") / f"preset-{preset.name}"
-    if opts.publish:
-        check_writable(Path("figures"))
-    members = []
-    for label, panel, family, cfg in runs:
-        folder = out / folder_name(f"{panel}-{label}" if panel else label)
-        members.append(run_member(study, family, cfg, folder, opts, label, panel)[0])
+    members = run_members(study, runs, preset, opts, validated=True)
+    out = opts.out or Path("runs") / _folder(preset)
     print(f"preset {preset.name}: {preset.description}")
     for m in members:
         mean, se = mean_se(m.metrics[study.main_metric], skip_nonfinite=True)
-        print(f"- {m.label}: final {study.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}" + ("" if m.checks else
-                                                                                          f"; {m.note}"))
+        took = f" ({m.seconds:.1f} s, {m.compile_seconds:.1f} s compiling)" if m.seconds else " (reloaded)"
+        print(f"- {m.label}: final {study.main_metric} = {mean[-1]:.4g} ± {se[-1]:.2g}{took}"
+              + ("" if m.checks else f"; {m.note}"))
         for r in m.checks:
             print(f"    [{r.curve.metric}] {verdict(r)}")
     markdown, png = preset.report(members) if preset.report else (None, None)
     markdown = markdown if markdown is not None else default_table(members)
     png = png if png is not None else default_figure(members, preset.name, preset.log_y)
-    publish(out, preset.name, markdown, png, opts.publish)
+    publish(out, None if preset.name.startswith("sweep-") else preset.name, markdown, png, opts.publish)
     print(f"runs:    {out}/<member>/results.jsonl")
     return _report_nonfinite(members)
+
+
+def _folder(preset) -> str:
+    return preset.name if preset.name.startswith("sweep-") else f"preset-{preset.name}"
+
+
+def run_members(study, runs, preset, opts: Options, validated: bool = False) -> list[Member]:
+    """Run every member of a preset or sweep into ``<out>/<panel>-<label>`` (``out`` default runs/preset-<name>)."""
+    if not validated:
+        for _, _, family, cfg in runs:
+            validate(study, family, cfg, opts)
+    out = opts.out or Path("runs") / _folder(preset)
+    if opts.publish:
+        check_writable(Path("figures"))
+    return [run_member(study, family, cfg, out / folder_name(f"{panel}-{label}" if panel else label), opts, label,
+                       panel)[0] for label, panel, family, cfg in runs]
 
 
 EXIT_NONFINITE = 3  # the run finished, but some metric is NaN or inf (named on stderr and in report.md)

@@ -48,7 +48,7 @@ def test_help_documents_every_field(study):
 def _resolve(preset, extra=()):
     argv = ["--preset", preset.name, *extra]
     study, p, file_settings = gen_loop.select(argv)
-    runs, options = gen_loop.resolve(study, p, file_settings, gen_loop.build_parser(study).parse_args(argv))
+    runs, options, _ = gen_loop.resolve(study, p, file_settings, gen_loop.build_parser(study).parse_args(argv))
     return study, runs, options
 
 

@@ -120,7 +120,7 @@ def test_a_preset_takes_every_flag_of_its_study(tmp_path):
     """One override rule: preset < config file < flags, for every setting (d = 60 reaches every member)."""
     study, preset, file_settings = gen_loop.select(["--preset", "linear-overparam", "--d", "60"])
     args = gen_loop.build_parser(study).parse_args(["--preset", "linear-overparam", "--d", "60"])
-    runs, _ = gen_loop.resolve(study, preset, file_settings, args)
+    runs, _, _ = gen_loop.resolve(study, preset, file_settings, args)
     built = gen_loop.engine_runs(study, runs)
     assert len(built) == 6 and all(fam.d == 60 for _, _, fam, _ in built)
     assert {fam.T for _, _, fam, _ in built} == {10, 25, 40}
@@ -156,7 +156,7 @@ def test_linear_modes_preset_runs_and_agrees(tmp_path, capsys, monkeypatch):
 
 def _resolve(argv):
     study, preset, file_settings = gen_loop.select(argv)
-    runs, _ = gen_loop.resolve(study, preset, file_settings, gen_loop.build_parser(study).parse_args(argv))
+    runs, _, _ = gen_loop.resolve(study, preset, file_settings, gen_loop.build_parser(study).parse_args(argv))
     return gen_loop.engine_runs(study, runs)
 
 
