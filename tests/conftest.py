@@ -1,7 +1,7 @@
 import jax
 from hypothesis import HealthCheck, settings
 
-# Theory checks run in float64 (papers.md §5).
+# Theory checks run in float64 (docs/papers/README.md, pitfalls).
 jax.config.update("jax_enable_x64", True)
 
 # Deterministic everywhere: a statistical test cannot pass on one run and fail on the next.
