@@ -44,6 +44,11 @@ def full(obj) -> str:
     return f"{type(obj).__name__}({', '.join(f'{f.name}={getattr(obj, f.name)!r}' for f in fields)})"
 
 
+def _pct(x: float, sign: str = "") -> str:
+    """A relative deviation in percent, with at least two significant digits when it is small."""
+    return f"{x:{sign}.1%}" if abs(x) >= 0.01 else f"{x * 100:{sign}.2g}%"
+
+
 def judge(claim, result) -> tuple[str, str, str]:
     """(verdict, worst z with its generation, largest relative deviation) of one claim's check."""
     claimed = result.claimed
@@ -57,16 +62,16 @@ def judge(claim, result) -> tuple[str, str, str]:
     if claim.kind == "upper-bound":
         i = int(np.argmax(z))
         worst = f"{z[i]:+.2f} ({gens[i] + 1})"
-        excess = f"{np.nanmax(rel):+.1%}"
+        excess = _pct(np.nanmax(rel), "+")
         if ok.all():
             return "holds", worst, excess
         bad = gens[~ok]
         j = bad[int(np.argmax(result.mean[bad] - theory[bad]))]
         return (f"VIOLATED at {len(bad)}/{len(gens)} generations, by up to {result.mean[j] - theory[j]:.4g} "
-                f"({result.mean[j] / theory[j] - 1:+.1%}) at generation {j + 1}", worst, excess)
+                f"({_pct(result.mean[j] / theory[j] - 1, '+')}) at generation {j + 1}", worst, excess)
     i = int(np.argmax(np.abs(z)))
     worst = f"{z[i]:+.2f} ({gens[i] + 1})"
-    dev = f"{np.nanmax(np.abs(rel)):.1%}"
+    dev = _pct(np.nanmax(np.abs(rel)))
     within = f"within {result.z_tol:g} SE at {int(ok.sum())}/{len(gens)} generations"
     if claim.status == "approximate":
         return f"approximate: {within}", worst, dev
