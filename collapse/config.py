@@ -20,7 +20,7 @@ class LoopConfig:
     Generation 1 trains on real data only; generation n > 1 trains on a set that ``mode`` forms from
     real data and the synthetic data of generations < n.
 
-    mode: replace | accumulate | accumulate-subsample | mix | fresh (papers.md §4).
+    mode: replace | accumulate | accumulate-subsample | mix | fresh (docs/papers/README.md, loop vocabulary).
     mix_ratio: λ in mix mode — each generation adds round(λ·T) synthetic samples to the fixed real set.
     real_weight: w in fresh mode — the weight of the new real sample (synthetic gets 1 − w).
     budget: the sample budget of accumulate-subsample, drawn without replacement from the pool

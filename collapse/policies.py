@@ -1,4 +1,4 @@
-"""Data policies: what generation n trains on (papers.md §4).
+"""Data policies: what generation n trains on (docs/papers/README.md, loop vocabulary).
 
 A policy keeps a *pool* (a pytree carried through the generation scan) and turns it into a tuple of
 weighted :class:`Segment` s. Pools have static shapes so the loop compiles once; accumulation uses a

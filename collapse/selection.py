@@ -1,6 +1,6 @@
 """Selection accounting and simple selectors, shared by every family that filters synthetic data.
 
-Feng et al. 2025 ("Beyond Model Collapse", arXiv 2406.07515; papers.md §2.1) summarize a verifier by
+Feng et al. 2025 ("Beyond Model Collapse", arXiv 2406.07515; docs/papers/feng2025.md) summarize a verifier by
 two keep-probabilities: ϕ = P(keep | label correct), ψ = P(keep | label wrong). With generator error
 p, the kept fraction is r = (1−p)ϕ + pψ, the error among kept samples is q = pψ/r, and q < 1/2 exactly
 when p < p⋆ = ϕ/(ϕ+ψ) [paper]. ``selection_stats`` *measures* all of these from per-sample booleans; the

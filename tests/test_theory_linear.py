@@ -114,7 +114,7 @@ def test_fresh_weight_golden_ratio_is_the_minimiser():
 
 
 def test_fresh_stationary_reduces_to_the_mean_estimation_formula():
-    """At σ₀ = σ the fixed point is c·σ²(w² + (1−w)²)/(w(2−w)) (papers.md §3 with σ²/n → σ²c)."""
+    """At σ₀ = σ the fixed point is c·σ²(w² + (1−w)²)/(w(2−w)) (docs/papers/alemohammad2023.md with σ²/n → σ²c)."""
     c, w = ols_noise_factor(10, 40), 0.37
     assert math.isclose(fresh_stationary(10, 40, 2.0, w), 4.0 * c * (w**2 + (1 - w) ** 2) / (w * (2 - w)))
 

@@ -90,7 +90,7 @@ def test_de_of_trace_moments_is_consistent_at_rate_one_over_d(d, T, lam, covaria
 
 # -- the Dohmatob et al. collapse term ----------------------------------------------------------------------
 def test_collapse_term_reduces_to_the_stated_ols_term():
-    """λ = 0, T ≥ d: n σ₀² d/(T₀ − d − 1) exactly, for any Σ (stated, papers.md §3)."""
+    """λ = 0, T ≥ d: n σ₀² d/(T₀ − d − 1) exactly, for any Σ (stated, Dohmatob et al. 2024)."""
     s = make_spectrum(8, "power-law", 2.0)
     n = np.arange(0, 6)
     np.testing.assert_allclose(ridge_collapse_term(n, 8, 20, 0.7, 0.0, 15, s), n * 0.49 * 8 / 11, rtol=1e-14)
@@ -202,7 +202,7 @@ def test_replace_exact_at_zero_ridge_is_the_ols_formula(covariance):
 
 
 def test_replace_expected_at_zero_ridge_matches_the_wishart_mean():
-    """Averaged over designs, λ = 0: (σ² + (n − 1)σ₀²) d/(T − d − 1) within 4 SE (papers.md §3)."""
+    """Averaged over designs, λ = 0: (σ² + (n − 1)σ₀²) d/(T − d − 1) within 4 SE (Dohmatob et al. 2024)."""
     d, T, G, sigma, sigma0 = 5, 20, 4, 1.0, 0.5
     mean, se = ridge_replace_expected(d, T, 0.0, sigma, sigma0, G, make_spectrum(d, "power-law", 1.0),
                                       n_designs=4000, seed=9)

@@ -1,4 +1,4 @@
-"""theory/verification.py against simulation of collapse/families/gmm_classify.py (papers.md §2.1).
+"""theory/verification.py against simulation of collapse/families/gmm_classify.py (docs/papers/feng2025.md).
 
 One compiled program per (student, N): the drawn rates (‖μ‖, p, ϕ, ψ) and the effective dimension enter as
 arrays (unused coordinates get zero variance and zero mean), so hypothesis varies values at fixed shapes.
@@ -118,7 +118,7 @@ def test_centroid_mean_direction_is_one_minus_2q_times_mu(mu_norm, p, phi, psi):
 @settings(**FAST, max_examples=3)
 @given(**rates)
 def test_least_squares_converges_to_its_limit_direction(p, phi, psi):
-    """ŵ → c/(1 + μᵀΣ⁻¹μ) Σ⁻¹μ (papers.md §2.1), checked coordinatewise at N = 10,000 (bias O(d/N) is far
+    """ŵ → c/(1 + μᵀΣ⁻¹μ) Σ⁻¹μ (Feng et al. 2025), checked coordinatewise at N = 10,000 (bias O(d/N) is far
     below the SE of R = 400 replicates' mean, ≈ 1/sqrt(R·N·r))."""
     scale = np.sqrt(np.linspace(0.5, 2.0, D))
     mu = np.linspace(1.0, -0.5, D) / 3
@@ -219,7 +219,7 @@ def _linear_verifier_sim(angle):
 
 
 def test_paper_finite_n_formula_approaches_the_exact_one():
-    """papers.md's Φ((1−2q)‖μ‖²/sqrt((1−2q)²‖μ‖² + d/(rN))) drops the noise along μ and the count
+    """Feng et al.'s Φ((1−2q)‖μ‖²/sqrt((1−2q)²‖μ‖² + d/(rN))) drops the noise along μ and the count
     fluctuations; its gap to centroid_finite shrinks as N grows (deterministic)."""
     gaps = [abs(tv.centroid_finite_paper(1.0, 50, N, 0.8, 0.2) - tv.centroid_finite(1.0, 50, N, 0.8, 0.2))
             for N in (100, 1000, 10_000, 100_000)]

@@ -1,4 +1,4 @@
-"""Closed forms for the Gaussian family (collapse.families.gaussian), papers.md §3.
+"""Closed forms for the Gaussian family (collapse.families.gaussian); papers: docs/papers/.
 
 Conventions (as in the simulation): generations n = 1..G; generation 1 fits the T real samples; a
 *sizes* vector [N₁, …, N_G] gives the samples each generation's newest block holds (N₁ = T, N_n = M or
@@ -41,7 +41,7 @@ def _divisor(sizes, estimator):
 def alpha(M) -> np.ndarray:
     """α_M = E sqrt(χ²_{M−1}) / sqrt(M − 1) = sqrt(2/(M−1)) Γ(M/2)/Γ((M−1)/2) < 1.
 
-    Stated (Shumailov et al. 2024, papers.md §3): the factor by which E σ̂ shrinks per unbiased refit on M
+    Stated (Shumailov et al. 2024; docs/papers/): the factor by which E σ̂ shrinks per unbiased refit on M
     samples. Computed with gammaln so it is exact for large M.
     """
     M = np.asarray(M, dtype=float)
@@ -54,7 +54,7 @@ def alpha(M) -> np.ndarray:
 def replace_variance(sizes, estimator="unbiased") -> np.ndarray:
     """E Σ̂_n / Σ in replace mode, n = 1..G: 1 (unbiased: a martingale) or Π_{k≤n} (N_k − 1)/N_k (MLE).
 
-    Stated (Shumailov et al. 2024, papers.md §3: E σ_n² = σ² unbiased, σ²((M−1)/M)ⁿ for the MLE, our
+    Stated (Shumailov et al. 2024, docs/papers/shumailov2024.md: E σ_n² = σ² unbiased, σ²((M−1)/M)ⁿ for the MLE, our
     generation n = their σ_n). Holds for every d and entrywise for Σ̂ (E[Σ̂_n | Σ̂_{n−1}] = c·Σ̂_{n−1}).
     """
     sizes = _sizes(sizes)
@@ -64,7 +64,7 @@ def replace_variance(sizes, estimator="unbiased") -> np.ndarray:
 def replace_sd(sizes, estimator="unbiased") -> np.ndarray:
     """E σ̂_n / σ in 1-D replace mode: Π_{k≤n} α_{N_k} (unbiased), times Π sqrt((N_k − 1)/N_k) (MLE).
 
-    Stated for the unbiased estimator with T = M as E σ_n = σ α_Mⁿ (Shumailov et al. 2024, papers.md §3);
+    Stated for the unbiased estimator with T = M as E σ_n = σ α_Mⁿ (Shumailov et al. 2024, docs/papers/);
     derived for the MLE and unequal sizes: σ̂_n = σ̂_{n−1}·sqrt(χ²_{N−1}/divisor) with an independent χ².
     """
     sizes = _sizes(sizes)
@@ -97,7 +97,7 @@ def replace_mean_err(sizes, trace=1.0, estimator="unbiased", refit="mean-cov") -
     (v ≡ 1 when only the mean is refit).
 
     Derived: μ̂_n = μ̂_{n−1} + (noise of covariance Σ̂_{n−1}/N_n), uncorrelated increments. With the unbiased
-    estimator and T = M it is n·tr Σ/M, the first term of Shumailov's W₂² (papers.md §3).
+    estimator and T = M it is n·tr Σ/M, the first term of Shumailov's W₂² (docs/papers/shumailov2024.md).
     """
     sizes = _sizes(sizes)
     v = np.ones_like(sizes) if refit == "mean" else replace_variance(sizes, estimator)
@@ -108,7 +108,7 @@ def replace_mean_err(sizes, trace=1.0, estimator="unbiased", refit="mean-cov") -
 def replace_w2(sizes, std=1.0, estimator="unbiased") -> np.ndarray:
     """E W₂²(N(μ̂_n, σ̂_n²), N(μ, σ²)) in 1-D replace mode = E(μ̂_n − μ)² + E σ̂_n² − 2σ E σ̂_n + σ².
 
-    Derived (papers.md §3 marks it [derived]; docs/gaussian.md): with the unbiased estimator and T = M
+    Derived (ours, Shumailov et al. 2024 setting; docs/gaussian.md): with the unbiased estimator and T = M
     it is σ²(n/M + 2 − 2α_Mⁿ) at our generation n (see :func:`shumailov_w2`).
     """
     s2 = std**2
@@ -117,7 +117,7 @@ def replace_w2(sizes, std=1.0, estimator="unbiased") -> np.ndarray:
 
 
 def shumailov_w2(M: int, generations: int, std=1.0) -> np.ndarray:
-    """σ²(n/M + 2 − 2α_Mⁿ), n = 1..G: papers.md §3's W₂² to the truth (unbiased refits of M samples, the
+    """σ²(n/M + 2 − 2α_Mⁿ), n = 1..G: W₂² to the truth, Shumailov et al. 2024 setting (unbiased refits of M samples, the
     first fitted to real data). Derived; equals :func:`replace_w2` with every size M."""
     n = np.arange(1, generations + 1)
     return std**2 * (n / M + 2 - 2 * alpha(M) ** n)
@@ -129,7 +129,7 @@ def accumulate_variance(sizes, estimator="mle") -> np.ndarray:
 
     Derived (docs/gaussian.md): with pool sizes P_t = N₁ + … + N_t, E Σ̂_{t+1} = E Σ̂_t·(1 − N_{t+1}/P_{t+1}²)
     (MLE) or (1 − N_{t+1}/(P_{t+1}(P_{t+1} − 1))) (unbiased), times (N₁ − 1)/D₁ at t = 1. For the MLE with
-    every N = n it is Kazdan et al.'s Π_{k≤t}(1 − 1/(nk²)) (papers.md §3, see :func:`kazdan_product`).
+    every N = n it is Kazdan et al.'s Π_{k≤t}(1 − 1/(nk²)) (docs/papers/kazdan2024.md, :func:`kazdan_product`).
     """
     sizes = _sizes(sizes)
     pool = np.cumsum(sizes)
@@ -140,13 +140,13 @@ def accumulate_variance(sizes, estimator="mle") -> np.ndarray:
 
 def kazdan_product(n: int, generations: int) -> np.ndarray:
     """Π_{k≤t}(1 − 1/(n k²)), t = 1..G: E Σ̂_t/Σ₀ under accumulate with n samples per generation (MLE).
-    Derived (papers.md §3 marks it [derived]); t is our generation (t = 1 fits the real sample)."""
+    Derived (ours; docs/papers/kazdan2024.md); t is our generation (t = 1 fits the real sample)."""
     k = np.arange(1, generations + 1)
     return np.cumprod(1 - 1 / (n * k**2))
 
 
 def kazdan_limit(n: float) -> float:
-    """lim_t Π_{k≤t}(1 − 1/(nk²)) = sin(π/√n)/(π/√n) (Euler's product for sin; papers.md §3, derived).
+    """lim_t Π_{k≤t}(1 − 1/(nk²)) = sin(π/√n)/(π/√n) (Euler's product for sin; derived, docs/papers/kazdan2024.md).
     n is the per-generation sample size."""
     x = math.pi / math.sqrt(n)
     return math.sin(x) / x
@@ -169,7 +169,7 @@ def accumulate_mean_err(sizes, trace=1.0, estimator="mle", refit="mean-cov") -> 
 def accumulate_mean_err_bound(T: int, M: int, trace=1.0) -> float:
     """Horizon-free bound on E‖μ̂_t − μ‖² under accumulate: tr Σ·(1/T + ψ'(1 + T/M)/M) = (π²/6)·tr Σ/n at
     T = M = n. Bound, derived: the sum in :func:`accumulate_mean_err` with v ≤ 1 and t → ∞ (the Gaussian
-    analogue of Gerstgrasser et al.'s π²/6, papers.md §3); it is the limit when only the mean is refit."""
+    analogue of Gerstgrasser et al.'s π²/6, docs/papers/); it is the limit when only the mean is refit."""
     return trace * (1 / T + float(polygamma(1, 1 + T / M)) / M)
 
 
@@ -177,7 +177,7 @@ def accumulate_mean_err_bound(T: int, M: int, trace=1.0) -> float:
 def bertrand_stable(mix_ratio: float, lipschitz: float, eps: float, strength: float) -> bool:
     """Bertrand et al. 2024's sufficient condition for a stable loop with a fixed real set and λ× synthetic
     data: λ(1 + Lε/α) < 1 (L: Lipschitz constant of the fit, ε: generalisation error, α: strong-concavity).
-    Stated (papers.md §3); a bound-type (sufficient) condition."""
+    Stated (arXiv 2310.00429; docs/papers/bertrand2024.md); a bound-type (sufficient) condition."""
     return mix_ratio * (1 + lipschitz * eps / strength) < 1
 
 
@@ -213,7 +213,7 @@ def fresh_mean_err(T: int, M: int, real_weight: float, generations: int, trace=1
     V_n = (1 − w)²V_{n−1} + tr Σ(w²/T + (1 − w)²/M).
 
     Derived: μ̂_n = w·(new real mean) + (1 − w)·(synthetic mean), the synthetic mean = μ̂_{n−1} + noise.
-    Its fixed point at M = T = n is papers.md §3's (σ²/n)(w² + (1−w)²)/(w(2−w)) (:func:`fresh_stationary_mse`).
+    Its fixed point at M = T = n is Alemohammad et al.'s (σ²/n)(w² + (1−w)²)/(w(2−w)) (:func:`fresh_stationary_mse`).
     """
     w = real_weight
     if not 0 < w <= 1:
@@ -227,7 +227,7 @@ def fresh_mean_err(T: int, M: int, real_weight: float, generations: int, trace=1
 
 def fresh_stationary_mse(real_weight, n: int, var=1.0):
     """(σ²/n)(w² + (1−w)²)/(w(2−w)): the stationary fresh-data MSE of the mean (Alemohammad et al. 2023
-    setting; papers.md §3 [derived]); minimised at w = (√5 − 1)/2 (:func:`fresh_optimal_weight`)."""
+    setting; derived, docs/papers/alemohammad2023.md); minimised at w = (√5 − 1)/2 (:func:`fresh_optimal_weight`)."""
     w = np.asarray(real_weight, dtype=float)
     return var / n * (w**2 + (1 - w) ** 2) / (w * (2 - w))
 
@@ -272,7 +272,7 @@ def gaussian_theory(family, cfg) -> list[TheoryCurve]:
             curves.append(TheoryCurve("σ Π α_N", _heavy(math.sqrt(s2) * replace_sd(sizes, est), logvar, 0.25),
                                       "Shumailov et al. 2024 (stated for unbiased, T = M)", metric="sd"))
             curves.append(TheoryCurve("σ²(n/M + 2 − 2α_Mⁿ)", _heavy(replace_w2(sizes, math.sqrt(s2), est), logvar),
-                                      "papers.md §3 (derived; docs/gaussian.md)", metric="w2"))
+                                      "derived (Shumailov et al. 2024 setting; docs/gaussian.md)", metric="w2"))
         return curves
     if cfg.mode == "accumulate":
         sizes = family.sizes(G)
@@ -300,7 +300,7 @@ def gaussian_theory(family, cfg) -> list[TheoryCurve]:
             raise TheoryUnavailable("fresh mode has a closed form only with refit='mean' (known covariance)")
         values = fresh_mean_err(family.T, family.synth_size, cfg.real_weight, G, tr)
         return [TheoryCurve("fresh-data recursion → (σ²/n)(w²+(1−w)²)/(w(2−w))", values,
-                            "Alemohammad et al. 2023 setting (derived; papers.md §3)", metric="mean_err"),
+                            "Alemohammad et al. 2023 setting (derived; docs/gaussian.md)", metric="mean_err"),
                 TheoryCurve("W₂² = ‖μ̂ − μ‖² (Σ known)", values, src, metric="w2")]
     raise TheoryUnavailable(f"no closed form for mode {cfg.mode} (Gaussian family)")
 

@@ -28,7 +28,7 @@ def _check_nonneg(name, value):
 def ols_noise_factor(d: int, T: int) -> float:
     """d/(T − d − 1) = E tr(Σ(XᵀX)⁻¹): test error per unit of label-noise variance of one OLS fit.
 
-    Stated: the inverse-Wishart mean, used by Dohmatob et al. 2024 (papers.md §3) and Zhu et al. 2025
+    Stated: the inverse-Wishart mean, used by Dohmatob et al. 2024 (arXiv 2402.07712) and Zhu et al. 2025
     (§1.1). Needs T > d + 1 (the expectation is infinite otherwise).
     """
     _check_int("d", d, 1)
@@ -59,7 +59,7 @@ def replace_error(d: int, T: int, sigma: float, generations: int, sigma0: float 
 def dohmatob_fresh_design(d: int, T: int, T0: int, sigma: float, sigma0: float, n: int) -> float:
     """Dohmatob, Feng & Kempe 2024, OLS with a fresh design per generation: after n synthetic
     generations of T₀ samples (noise σ₀), a model fit on T samples (noise σ) has
-    E_test = σ²d/(T−d−1) + n·σ₀²d/(T₀−d−1). Stated (papers.md §3). Any Σ.
+    E_test = σ²d/(T−d−1) + n·σ₀²d/(T₀−d−1). Stated (docs/papers/dohmatob2024.md). Any Σ.
     """
     _check_int("n", n, 0)
     return sigma**2 * ols_noise_factor(d, T) + n * sigma0**2 * ols_noise_factor(d, T0)
@@ -85,7 +85,7 @@ def accumulate_error(d: int, T: int, sigma: float, generations: int, sigma0: flo
 def accumulate_bound(d: int, T: int, sigma: float, sigma0: float | None = None) -> float:
     """The horizon-free bound of accumulate mode: σ²c + σ₀²c(π²/6 − 1) = (π²/6)σ²d/(T−d−1) at σ₀ = σ.
 
-    Bound, stated by Gerstgrasser et al. 2024 (papers.md §3) for σ₀ = σ; the σ₀ split is derived as in
+    Bound, stated by Gerstgrasser et al. 2024 (arXiv 2404.01413) for σ₀ = σ; the σ₀ split is derived as in
     :func:`accumulate_error`, of which it is the n → ∞ limit.
     """
     sigma0 = sigma if sigma0 is None else sigma0
@@ -101,7 +101,7 @@ def fresh_error(d: int, T: int, sigma: float, real_weight: float, generations: i
     e_n = (1−w)e_{n−1} + w·u_n + (1−w)·v_n with independent noise images u, v, giving
     V_1 = σ²c, V_n = (1−w)²V_{n−1} + c(w²σ² + (1−w)²σ₀²), c = d/(T−d−1). The fixed point
     c(w²σ² + (1−w)²σ₀²)/(w(2−w)) is the regression analogue of the fresh-data mean-estimation MSE
-    (σ²/n)(w² + (1−w)²)/(w(2−w)) of papers.md §3 (Alemohammad et al. 2023 setting; derived there).
+    (σ²/n)(w² + (1−w)²)/(w(2−w)) in the Alemohammad et al. 2023 setting (derived; docs/papers/alemohammad2023.md).
     """
     sigma0 = sigma if sigma0 is None else sigma0
     if not 0 < real_weight <= 1:
@@ -124,7 +124,7 @@ def fresh_stationary(d: int, T: int, sigma: float, real_weight: float, sigma0: f
 
 
 def fresh_optimal_weight() -> float:
-    """argmin_w (w² + (1−w)²)/(w(2−w)) = (√5 − 1)/2 ≈ 0.618 (σ₀ = σ). Derived (papers.md §3)."""
+    """argmin_w (w² + (1−w)²)/(w(2−w)) = (√5 − 1)/2 ≈ 0.618 (σ₀ = σ). Derived (docs/papers/alemohammad2023.md)."""
     return (math.sqrt(5) - 1) / 2
 
 
@@ -134,7 +134,7 @@ def mix_error(d: int, T: int, sigma: float, generations: int, sigma0: float | No
     Derived: generation n fits (y_real + y_synth,n)/2, so e_n = ½e_{n−1} + ½u + ½v_n with the real
     set's noise image u fixed across generations; since e_1 = u, e_n = u + Σ_{k=2}^{n} 2^{−(n−k+1)} v_k
     and E_test = σ²c + σ₀²c(1 − 4^{−(n−1)})/3 → c(σ² + σ₀²/3). A stable loop in the sense of
-    Bertrand et al. 2024 (papers.md §3): the real set anchors the mean.
+    Bertrand et al. 2024 (docs/papers/bertrand2024.md): the real set anchors the mean.
     """
     sigma0 = sigma if sigma0 is None else sigma0
     _check_int("generations", generations, 1)
@@ -146,7 +146,7 @@ def mix_error(d: int, T: int, sigma: float, generations: int, sigma0: float | No
 def overparam_noiseless(d: int, T: int, w_norm: float, generations: int) -> np.ndarray:
     """‖w*‖²(1 − (T/d)ⁿ): noiseless min-norm OLS with T < d and a fresh isotropic design each generation.
 
-    Stated by Dohmatob, Feng & Kempe 2024 (papers.md §3, with T₀ = T and n = number of fits). Each
+    Stated by Dohmatob, Feng & Kempe 2024 (arXiv 2402.07712, with T₀ = T and n = number of fits). Each
     fit projects the previous weights on a uniformly random T-dimensional row space.
     """
     _check_int("d", d, 1)
@@ -159,7 +159,7 @@ def overparam_noiseless(d: int, T: int, w_norm: float, generations: int) -> np.n
 
 def strong_collapse_limit(p: float, w1: np.ndarray, w2: np.ndarray, spectrum: np.ndarray | None = None) -> float:
     """p²‖w₂ − w₁‖²_Σ: the large-data limit of E_test (vs w₁) when a fixed fraction p of the training
-    labels comes from w₂ (Dohmatob et al. 2024, "Strong model collapse"; stated, papers.md §3)."""
+    labels comes from w₂ (Dohmatob et al. 2024, "Strong model collapse"; stated; docs/papers/dohmatob2024-strong.md)."""
     if not 0 <= p <= 1:
         raise ValueError(f"p must be in [0, 1]; got p={p!r}")
     delta = np.asarray(w2, float) - np.asarray(w1, float)

@@ -142,7 +142,7 @@ def ridge_trace_moments_de(d: int, T: int, lam_ridge: float, spectrum=None) -> T
 def ridge_collapse_term(n, d: int, T0: int, sigma0: float, lam_ridge: float, T: int, spectrum=None):
     """Extra test error of a downstream ridge model after n synthetic OLS generations (fresh designs).
 
-    Dohmatob, Feng & Kempe 2024, "Model collapse demystified" (ridge section; papers.md §3): each generation
+    Dohmatob, Feng & Kempe 2024, "Model collapse demystified" (ridge; docs/papers/dohmatob2024.md): each generation
     refits OLS on T₀ fresh samples labelled by the previous model with noise σ₀; a ridge model (T samples,
     ridge λ) trained on labels of generation n has E_test = E_test(n = 0) + Δ_n with
 

@@ -1,5 +1,5 @@
 """Token editing in the linear model (Zhu et al. 2025, "How to Synthesize Text Data without Model
-Collapse?", §4 / papers.md §1.1): the published expressions, and the exact recursion that decides them.
+Collapse?", §4; docs/papers/zhu2025.md): the published expressions, and the exact recursion that decides them.
 
 Setting: one fixed design X [T, d] (T > d), H = (XᵀX)⁻¹Xᵀ, P = XH, Q = I − P. Labels Ỹ₁ = Xw* + E₁
 (noise σ); generation k+1 trains on Ỹ_{k+1} = M_k Ŷ_{k+1} + (I − M_k) Ỹ_k with Ŷ_{k+1} = Xŵ_k + E_{k+1}
@@ -21,7 +21,7 @@ from theory.regression import ols_noise_factor
 def inv_gram_sq_moment(d: int, T: int) -> float:
     """E tr((XᵀX)⁻²) = d(T−1)/((T−d)(T−d−1)(T−d−3)) for X with T i.i.d. N(0, I_d) rows, T ≥ d + 4.
 
-    Derived (papers.md §1.1, from the second moments of the inverse Wishart W⁻¹ with T degrees of
+    Derived (docs/papers/zhu2025.md; from the second moments of the inverse Wishart W⁻¹ with T degrees of
     freedom); checked against Monte Carlo in tests/test_theory_toedit.py.
     """
     if T < d + 4:
@@ -66,7 +66,7 @@ def _operators(X, spectrum):
 
 def exact_recursion(X, masks, sigma: float, sigma0: float, spectrum=None) -> np.ndarray:
     """E[E_test | X, masks] for generations 1..G: C₁ = σ²I, C_{k+1} = A_kC_kA_kᵀ + σ₀²M_k with
-    A_k = I − M_kQ, and E_test = tr(ΣHC_kHᵀ). Derived (papers.md §1.1; docs/toedit.md).
+    A_k = I − M_kQ, and E_test = tr(ΣHC_kHᵀ). Derived (docs/toedit.md).
 
     X: [B, T, d] designs; masks: [B, G−1, T] of 0/1 (row k−1 is M_k, forming generation k+1);
     spectrum: [d] eigenvalues of Σ (X's rows must have that covariance). Returns [B, G].
@@ -240,7 +240,7 @@ def edit_theory(family, cfg, n_designs: int = 400) -> tuple[list[TheoryCurve], l
     if sched != "confidence":
         mean, se = expected_edit_curve(d, T, s, s0, sched, f, eta, G, spectrum, cfg.edit_masks, n_designs,
                                        seed=cfg.seed + 1)
-        equal.append(TheoryCurve("exact recursion", mean, "derived (papers.md §1.1; docs/toedit.md), "
+        equal.append(TheoryCurve("exact recursion", mean, "derived (docs/toedit.md), "
                                  f"averaged over {n_designs} designs", se=se))
     sizes = (np.concatenate([[0.0], np.asarray(cfg.edit_masks, float).sum(1)]) if sched == "explicit"
              else schedule_sizes(sched, T, f, eta, G))

@@ -1,9 +1,9 @@
 """Closed forms for Gaussian-mixture classification with synthesized labels and verifiers (Feng et al. 2025,
-"Beyond Model Collapse", arXiv 2406.07515; papers.md §2.1). Simulated by collapse/families/gmm_classify.py.
+"Beyond Model Collapse", arXiv 2406.07515; docs/papers/feng2025.md). Simulated by collapse/families/gmm_classify.py.
 
 Setting: y = ±1 (π₊, π₋), x | y ~ N(yμ, Σ), Σ diagonal here. A generator's label is wrong with probability p
 (p_y per class), independently of x; a verifier keeps a correct label with probability ϕ and a wrong one with ψ
-(ϕ_y, ψ_y per class). Provenance per function: **stated** (in the paper / papers.md as the paper's), **derived**
+(ϕ_y, ψ_y per class). Provenance per function: **stated** (in the paper), **derived**
 (by us; docs/verification.md), **approx** (derived under a stated approximation). Every derived result is
 checked against simulation in tests/test_theory_verification.py.
 """
@@ -21,14 +21,14 @@ _COUNTS = 12  # Gauss–Hermite nodes for each of the kept count K and the kept 
 
 
 def bayes_accuracy(mu, cov_diag) -> float:
-    """Φ(sqrt(μᵀΣ⁻¹μ)) for balanced classes. [stated: papers.md §2.1]"""
+    """Φ(sqrt(μᵀΣ⁻¹μ)) for balanced classes. [stated: Feng et al. 2025]"""
     mu, cov_diag = np.asarray(mu, float), np.asarray(cov_diag, float)
     return float(ndtr(math.sqrt(np.sum(mu**2 / cov_diag))))
 
 
 def selection_rates(p, phi, psi):
     """(r, q, p⋆): kept fraction r = (1−p)ϕ + pψ, error after selection q = pψ/r, p⋆ = ϕ/(ϕ+ψ); q < ½ ⇔ p < p⋆.
-    [stated: Feng et al. 2025, §2.1 of papers.md] Empty cases as collapse.selection: q = ½ if r = 0, p⋆ = ½ if
+    [stated: Feng et al. 2025] Empty cases as collapse.selection: q = ½ if r = 0, p⋆ = ½ if
     ϕ = ψ = 0."""
     r = (1 - p) * phi + p * psi
     q = p * psi / r if r > 0 else 0.5
@@ -64,7 +64,7 @@ def centroid_limit_accuracy(mu, cov_diag, c) -> float:
 def ls_limit(mu, cov_diag, c):
     """N → ∞ least squares on ±1 labels (no intercept): ŵ → c/(1 + μᵀΣ⁻¹μ) · Σ⁻¹μ, accuracy
     Φ(sign(c)·sqrt(μᵀΣ⁻¹μ)) = Bayes / ½ / 1 − Bayes as c = 1 − 2q >, =, < 0. Returns (w∞ [d], accuracy).
-    [stated in papers.md §2.1 for c = 1 − 2q; class-specific c derived: docs/verification.md §2]"""
+    [stated by Feng et al. 2025 for c = 1 − 2q; class-specific c derived: docs/verification.md §2]"""
     mu, cov_diag = np.asarray(mu, float), np.asarray(cov_diag, float)
     m = mu / cov_diag
     s2 = float(mu @ m)
@@ -73,7 +73,7 @@ def ls_limit(mu, cov_diag, c):
 
 
 def centroid_finite_paper(mu_norm, d, N, r, q) -> float:
-    """Finite-N centroid, Σ = I: acc ≈ Φ((1−2q)‖μ‖² / sqrt((1−2q)²‖μ‖² + γ)), γ = d/(rN). [stated in papers.md
+    """Finite-N centroid, Σ = I: acc ≈ Φ((1−2q)‖μ‖² / sqrt((1−2q)²‖μ‖² + γ)), γ = d/(rN). [stated by Feng et al.
     §2.1 as an approximation: it drops the noise along μ and the fluctuations of the kept count]"""
     if r * N <= 0:
         return 0.5
@@ -260,7 +260,7 @@ def gmm_classify_theory(family, cfg):
     if np.all(np.isnan(acc)):
         raise TheoryUnavailable("no closed form for this generator / verifier / student / covariance (the "
                                 "tests check the N → ∞ limits of the centroid and least squares)")
-    src = "Feng et al. 2025 setting (papers.md §2.1); finite-N centroid and iterated recursion derived, " \
+    src = "Feng et al. 2025 setting (arXiv 2406.07515); finite-N centroid and iterated recursion derived, " \
           "docs/verification.md"
     # Deterministic entries (the generator's exact accuracy, r = 1 and q = 0 on real data) have zero simulated
     # variance: a 1e-12 allowance absorbs float64 rounding between the JAX and NumPy evaluations.

@@ -1,4 +1,4 @@
-"""Gaussian refitting loops (papers.md §3: Shumailov et al. 2024, Kazdan et al. 2024, Bertrand et al. 2024,
+"""Gaussian refitting loops (docs/papers/: Shumailov et al. 2024, Kazdan et al. 2024, Bertrand et al. 2024,
 Alemohammad et al. 2023).
 
 Truth: x ~ N(μ, Σ) in d dimensions (μ = ``mu`` in every coordinate; Σ = ``std``²((1 − ρ)I + ρ11ᵀ), or the

@@ -1,5 +1,5 @@
 """Gaussian-mixture classification with synthesized labels and verifiers (Feng et al. 2025, "Beyond Model
-Collapse: Scaling Up with Synthesized Data Requires Verification", arXiv 2406.07515; papers.md §2.1).
+Collapse: Scaling Up with Synthesized Data Requires Verification", arXiv 2406.07515; docs/papers/feng2025.md).
 
 Truth: y = +1 with probability π₊ (``pi_pos``), else −1; x | y ~ N(yμ, Σ) with diagonal Σ (isotropic, or a
 power law λᵢ ∝ i^(−α) with tr Σ = d) and μ = ‖μ‖·u, u uniform on the sphere (drawn per replicate).
@@ -397,7 +397,7 @@ def _phi_ratio(m, s):
 
 def class_accuracies(w, b, mu, cov_diag):
     """(P(correct | y = +1), P(correct | y = −1)) of sign(wᵀx + b) with x | y ~ N(yμ, diag(cov_diag)):
-    Φ((wᵀμ + b)/s) and Φ((wᵀμ − b)/s), s = sqrt(wᵀΣw) (papers.md §2.1, stated for b = 0)."""
+    Φ((wᵀμ + b)/s) and Φ((wᵀμ − b)/s), s = sqrt(wᵀΣw) (Feng et al. 2025, stated for b = 0)."""
     s = jnp.sqrt(jnp.sum(w**2 * cov_diag))
     m = w @ mu
     return _phi_ratio(m + b, s), _phi_ratio(m - b, s)

@@ -1,4 +1,4 @@
-"""Linear regression in the self-consuming loop (papers.md §1.1, §3: Dohmatob et al. 2024,
+"""Linear regression in the self-consuming loop (docs/papers/: Dohmatob et al. 2024,
 Gerstgrasser et al. 2024, Zhu et al. 2025).
 
 Truth: y = xᵀw* + ε, x ~ N(0, Σ) with diagonal Σ (isotropic, or power law λᵢ ∝ i^(−α) scaled to

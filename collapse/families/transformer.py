@@ -1,4 +1,4 @@
-"""A byte-level transformer language model in the self-consuming loop (papers.md §1.3; Shumailov et al. 2024,
+"""A byte-level transformer language model in the self-consuming loop (docs/papers/zhu2025.md; Shumailov et al. 2024,
 Gerstgrasser et al. 2024 for the modes).
 
 One sample is a window of ``context`` bytes. Generation 1 trains on ``T`` windows drawn at random from the human

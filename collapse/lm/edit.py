@@ -1,4 +1,4 @@
-"""Token-level editing of human text (Zhu et al. 2025, ToEdit, arXiv 2412.14689, §4; papers.md §1.2).
+"""Token-level editing of human text (Zhu et al. 2025, ToEdit, arXiv 2412.14689, §4; docs/papers/zhu2025.md).
 
 A *prior* scores every token of a window in one forward pass: ``logp[b, t]`` is its log-distribution over the next
 token given the original tokens x_<t (never the edited ones). A token whose prior probability p(x_t | x_<t) meets

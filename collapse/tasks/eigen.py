@@ -7,7 +7,7 @@ at 3 significant digits by a :class:`~collapse.tasks.numbers.NumberTokenizer`.
 The input sequence is the n(n+1)/2 upper-triangle entries row by row — a symmetric matrix is determined by
 them, and the sequence is 40% shorter than the full n² matrix Charton encodes (which matters on a CPU).
 
-Metric (papers.md §2.2): a prediction λ̂ is correct at tolerance τ iff Σ|λ̂ᵢ − λᵢ| / Σ|λᵢ| < τ; an
+Metric (Charton 2022; Feng et al. 2025): a prediction λ̂ is correct at tolerance τ iff Σ|λ̂ᵢ − λᵢ| / Σ|λᵢ| < τ; an
 undecodable prediction (NaN) is wrong. The model's accuracy is the fraction of test matrices whose
 **greedy** decode is correct; best-of-k with an oracle is a selection rule, never an accuracy.
 """

@@ -1,4 +1,4 @@
-"""Number tokenizers at 3 significant digits (Charton, "Linear algebra with transformers", 2022; papers.md §2.2).
+"""Number tokenizers at 3 significant digits (Charton 2022, "Linear algebra with transformers"; docs/papers/).
 
 A real x is rounded to x̃ = s · m · 10^e with s ∈ {+, −}, mantissa m ∈ {100, …, 999} and exponent
 e ∈ [e_min, e_max] (zero is m = 0, e = 0, s = +). Magnitudes below 100·10^e_min round to zero; above

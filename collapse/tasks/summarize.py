@@ -1,4 +1,4 @@
-"""A document → summary task with exact references: the small analog of Feng et al. 2025 §2.3 (papers.md).
+"""A document → summary task with exact references: the small analog of Feng et al. 2025 (docs/papers/feng2025.md).
 
 A document is a title naming one entity, followed by shuffled sentences: one *key fact* about the title's
 entity, ``distractor_facts`` facts of the same grammar about other entities, and ``human_sentences`` sentences

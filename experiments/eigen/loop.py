@@ -1,4 +1,4 @@
-"""Collapse on synthesized eigenvalues, and its rescue by verification (Feng et al. 2025 §2.2; papers.md §2.2).
+"""Collapse on synthesized eigenvalues, and its rescue by verification (Feng et al. 2025; docs/papers/feng2025.md).
 
 One run (one seed):
 1. train a **generator** on ``n_real`` real (matrix, exact eigenvalues) pairs;

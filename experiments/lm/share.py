@@ -1,4 +1,4 @@
-"""Synthetic-share sweep (Zhu et al. 2025, ToEdit §2, Fig. 1; papers.md §1.3) at byte level on CPU scale.
+"""Synthetic-share sweep (Zhu et al. 2025, ToEdit §2, Fig. 1; docs/papers/zhu2025.md) at byte level on CPU scale.
 
 Per seed: a *generator* is trained on N human windows; it samples N synthetic windows (from BOS, temperature 1).
 For each synthetic share s, a fresh model trains on a mixture of round((1−s)·N) human windows (an independent

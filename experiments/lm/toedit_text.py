@@ -1,4 +1,4 @@
-"""ToEdit on text (Zhu et al. 2025, arXiv 2412.14689, §4 and Tables 3–6; papers.md §1.2–1.3) at byte level.
+"""ToEdit on text (Zhu et al. 2025, arXiv 2412.14689, §4 and Tables 3–6; docs/papers/zhu2025.md) at byte level.
 
 Per seed: a *prior* transformer (the stronger model: ``prior_T`` human windows, ``prior_steps`` steps) is trained
 first. From an independent draw of N human windows H it makes every training set of the comparison — all of N

@@ -1,4 +1,4 @@
-"""Summarization under verification: the small seq2seq analog of Feng et al. 2025 §2.3 (papers.md §2.3).
+"""Summarization under verification: the small seq2seq analog of Feng et al. 2025 (docs/papers/feng2025.md).
 
 One run (one seed):
 1. train a **generator** (encoder–decoder, :mod:`collapse.nn.seq2seq`) on ``n_real`` real (document,

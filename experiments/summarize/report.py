@@ -49,7 +49,7 @@ def verdict(diff: dict) -> str:
 
 
 def comparisons(exp: SummarizeExperiment) -> list[tuple[str, str]]:
-    """The paper's questions (papers.md §2.3) as (a, b) pairs, for the selectors this run has. ``none`` and
+    """The paper's questions (docs/papers/feng2025.md) as (a, b) pairs, for the selectors this run has. ``none`` and
     ``random`` both keep one i.i.d. sample, so none − random is a null comparison: it shows the noise floor."""
     sel = set(exp.selectors)
     pairs = [(s, "generator") for s in exp.selectors]

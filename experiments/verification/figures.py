@@ -1,4 +1,4 @@
-"""Figures of the verification presets (``Preset.figure`` hooks; Feng et al. 2025, papers.md §2.1). Each takes
+"""Figures of the verification presets (``Preset.figure`` hooks; Feng et al. 2025, docs/papers/feng2025.md). Each takes
 [(label, Outcome)] of two-generation gmm-classify runs (generation 1 = generator, 2 = student) and returns PNG
 bytes; theory lines come from theory/verification.py."""
 
