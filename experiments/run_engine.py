@@ -223,7 +223,7 @@ def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -
                     time.monotonic() - t0, CompileClock.now() - c0)
     if status != "complete":
         run_dir.finish(rows, metrics)
-    if status != "complete" or not run_dir.path("figure.png").exists():
+    if status != "complete" or not (run_dir.path("figure.png").exists() and run_dir.path("report.md").exists()):
         title = f"{study.name}, {cfg.mode}: " + ", ".join(
             f"{k}={v}" for k, v in dataclasses.asdict(family).items() if k in ("d", "T", "sigma", "design"))
         atomic_write_text(run_dir.path("report.md"), default_table([member]))

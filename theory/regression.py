@@ -168,13 +168,14 @@ def strong_collapse_limit(p: float, w1: np.ndarray, w2: np.ndarray, spectrum: np
 
 
 # -- dispatch: which closed form (if any) matches a simulation config ------------------------------
-def linear_theory(family, cfg) -> TheoryCurve:
+def linear_theory(family, cfg) -> TheoryCurve | list[TheoryCurve]:
     """The theory curve of E_test (``metric="E_test"``) for a LinearRegression family under a LoopConfig.
 
     Raises TheoryUnavailable naming the assumption that fails, ConfigError when the sizes are outside the formula.
     """
-    curve = _linear_theory(family, cfg)
-    return curve if curve.metric else dataclasses.replace(curve, metric="E_test")
+    found = _linear_theory(family, cfg)  # edit mode: a list of curves (the exact recursion and Theorem 1)
+    tag = lambda c: c if c.metric else dataclasses.replace(c, metric="E_test")  # noqa: E731
+    return [tag(c) for c in found] if isinstance(found, list) else tag(found)
 
 
 def _linear_theory(family, cfg) -> TheoryCurve:
