@@ -98,7 +98,8 @@ class ZipfMemorise:
 
     # -- data ------------------------------------------------------------------------------
     def setup(self, key, synth_size: int) -> ZipfWorld:
-        p, q = (jnp.asarray(v, jnp.result_type(float)) for v in self.probs())
+        # the barrier stops XLA from constant-folding V-long scans of the fixed laws at compile time (seconds)
+        p, q = jax.lax.optimization_barrier(tuple(jnp.asarray(v, jnp.result_type(float)) for v in self.probs()))
         right = multinomial_counts(key, p, self.T)
         return ZipfWorld(p, q, jnp.concatenate([right, jnp.zeros_like(right)]))
 
