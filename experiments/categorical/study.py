@@ -59,7 +59,7 @@ _TAILS_LOOP = {"generations": 30, "replicates": 100, "seed": 0}
 TALE_T = (100, 300, 1000, 3000, 10_000, 30_000)
 GROK_T = (100, 300, 1000, 3000, 10_000, 30_000, 100_000)
 _TALE = {"V": 100_000, "beta": 1.5}
-_GROK = {"V": 100_000, "beta": 1.5, "labeler": "truth", "tail_cut": 20, "real_fraction": 0.1}
+_GROK = {"V": 100_000, "beta": 1.5, "labeler": "truth", "tail_cut": 10, "real_fraction": 0.01}
 
 PRESETS = [
     Preset(
@@ -85,7 +85,7 @@ PRESETS = [
     ),
     Preset(
         "grokking",
-        "Tail cut at k = 20 mixed with a real fraction π = 0.1 (Zipf(1.5), V = 10⁵): the error sits on the cut "
+        "Tail cut at k = 10 mixed with a real fraction π = 0.01 (Zipf(1.5), V = 10⁵): the error sits on the cut "
         "tail mass until πT0 ≳ k^β ζ(β), then the clean scaling resumes (Dohmatob et al. 2024).",
         tuple(PresetRun(f"T0={T}", "zipf", {**_GROK, "T": 1000, "T0": T}, {"generations": 2, "replicates": 100,
                                                                              "seed": 0, "mode": "replace"})
