@@ -1,0 +1,78 @@
+"""The categorical family's pieces: bad input, the sampler's exact maps, the multinomial draw."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collapse.errors import ConfigError
+from collapse.families.categorical import Categorical, multinomial_counts, sampling_map
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"V": 1}, {"V": True}, {"V": 2.0}, {"T": 0}, {"M": 0}, {"truth": "poisson"}, {"beta": 0.0},
+    {"beta": float("nan")}, {"a": 0.0}, {"a": -1.0}, {"temperature": 0.0}, {"temperature": -1.0},
+    {"temperature": float("inf")}, {"top_k": 0}, {"top_k": 1.5}, {"top_p": 0.0}, {"top_p": 1.2},
+    {"source_alpha": 1.5}, {"kl_eps": 0.0},
+])
+def test_bad_input_names_the_parameter(kwargs):
+    with pytest.raises(ConfigError) as err:
+        Categorical(**kwargs)
+    assert err.value.param == next(iter(kwargs))
+    assert "\n" not in str(err.value)
+
+
+def test_numpy_integers_are_accepted():
+    fam = Categorical(V=np.int64(5), T=np.int32(3), top_k=np.int64(2))
+    assert fam.real_size == 3
+
+
+probs = st.lists(st.floats(0.0, 1.0), min_size=2, max_size=12).filter(lambda v: sum(v) > 1e-3)
+
+
+@settings(max_examples=12)
+@given(w=probs, tau=st.floats(0.2, 3.0), k=st.integers(1, 12), top_p=st.floats(0.05, 1.0))
+def test_sampling_map_is_the_exact_map(w, tau, k, top_p):
+    p = np.asarray(w) / np.sum(w)
+    q = np.asarray(sampling_map(jnp.asarray(p), tau, None, 1.0))
+    target = np.where(p > 0, p ** (1 / tau), 0.0)
+    np.testing.assert_allclose(q, target / target.sum(), rtol=1e-9, atol=1e-12)
+    qk = np.asarray(sampling_map(jnp.asarray(p), 1.0, k, 1.0))
+    kept = qk > 0
+    assert kept.sum() == min(k, (p > 0).sum()) or k >= len(p)
+    assert qk.sum() == pytest.approx(1.0)
+    if kept.sum() and (~kept).sum():
+        assert p[kept].min() >= p[~kept].max()
+    qp = np.asarray(sampling_map(jnp.asarray(p), 1.0, None, top_p))
+    kept = qp > 0
+    assert qp.sum() == pytest.approx(1.0)
+    assert p[kept].sum() >= top_p - 1e-12  # enough mass ...
+    assert p[kept].sum() - p[kept].min() < top_p + 1e-12  # ... and minimal: dropping the smallest falls short
+
+
+def test_multinomial_counts_sum_and_moments():
+    p = jnp.asarray([0.5, 0.3, 0.0, 0.2])
+    m, R = 7, 40_000
+    c = np.asarray(jax.vmap(lambda key: multinomial_counts(key, p, m))(jax.random.split(jax.random.key(0), R)))
+    assert np.all(c.sum(1) == m) and np.all(c[:, 2] == 0)
+    mean, var = m * np.asarray(p), m * np.asarray(p) * (1 - np.asarray(p))
+    assert np.all(np.abs(c.mean(0) - mean) < 4 * np.sqrt(var / R) + 1e-12)
+    cov01 = np.cov(c[:, 0], c[:, 1])[0, 1]
+    se = np.sqrt(np.var((c[:, 0] - c[:, 0].mean()) * (c[:, 1] - c[:, 1].mean())) / R)
+    assert abs(cov01 - (-m * 0.5 * 0.3)) < 4 * se
+
+
+def test_study_specs_and_presets_are_complete():
+    """Every family field has CLI help; every preset member builds its family and loop config."""
+    from collapse import LoopConfig
+    from experiments.categorical.study import PRESETS, SPECS
+    specs = {s.name: s for s in SPECS}
+    for spec in SPECS:
+        assert {f.name for f in spec.fields()} == set(spec.field_help)
+    for preset in PRESETS:
+        assert preset.figure and preset.runs
+        for run in preset.runs:
+            specs[run.model].family_cls(**run.family)
+            LoopConfig(**run.loop)
