@@ -20,8 +20,9 @@ import jax
 import numpy as np
 
 from collapse import LoopConfig
+from collapse.counts import zipf_probs
 from collapse.engine import Loop
-from collapse.families.categorical import Categorical, zipf_probs
+from collapse.families.categorical import Categorical
 
 
 def numpy_replicate(rng, p, T, M, G, eps=1e-6):

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collapse.counts import multinomial_counts, sampling_map
 from collapse.errors import ConfigError
-from collapse.families.categorical import Categorical, multinomial_counts, sampling_map
+from collapse.families.categorical import Categorical
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collapse import LoopConfig, run_loop
+from collapse.counts import zipf_probs
 from collapse.errors import ConfigError
-from collapse.families.categorical import zipf_probs
 from collapse.families.zipf import ZipfMemorise
 from theory import check
 from theory import zipf as tz

@@ -30,24 +30,29 @@ so that a lost symbol costs a finite log(V/ε)), ``support`` #{v: p̂_v > 0}, ``
 nats, ``samples`` (samples with positive weight in the fit).
 """
 
-import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from collapse.counts import (
+    CategoricalData,
+    block,
+    is_int,
+    is_real,
+    multinomial_counts,
+    positive_samples,
+    sampling_map,
+    weighted_counts,
+    zipf_probs,
+)
 from collapse.errors import require
+from collapse.validate import check_fields
 
-TRUTHS = ("uniform", "zipf", "dirichlet")
-
-
-class CategoricalData(NamedTuple):
-    """A block of m samples. rows: [m, 0] float (the sample axis only); counts: [V] float, summing to m."""
-
-    rows: jax.Array
-    counts: jax.Array
+Truth = Literal["uniform", "zipf", "dirichlet"]
+TRUTHS = get_args(Truth)
 
 
 class CategoricalParams(NamedTuple):
@@ -60,89 +65,6 @@ class CategoricalWorld(NamedTuple):
     real_counts: jax.Array  # [V], the real block generation 1 trains on
 
 
-def is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def is_real(value) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_) \
-        and math.isfinite(value)
-
-
-def zipf_probs(V: int, beta: float) -> np.ndarray:
-    """p_i ∝ i^(−β), i = 1..V (float64)."""
-    w = np.arange(1, V + 1, dtype=float) ** (-float(beta))
-    return w / w.sum()
-
-
-def sampling_map(p, temperature=1.0, top_k=None, top_p=1.0):
-    """The sampler's distribution q from p [V]: q ∝ p^(1/τ) on p's support, then the k most likely symbols
-    (ties by index), then the smallest most-likely set of mass ≥ top_p (the symbol that crosses top_p is
-    kept). Exact maps on the vector; each renormalises."""
-    q = p
-    if temperature != 1.0:
-        logq = jnp.where(p > 0, jnp.log(jnp.where(p > 0, p, 1.0)) / temperature, -jnp.inf)
-        q = jax.nn.softmax(logq)
-    if top_k is not None and top_k < p.shape[0]:
-        _, idx = jax.lax.top_k(q, top_k)
-        keep = jnp.zeros(q.shape, bool).at[idx].set(True)
-        q = jnp.where(keep, q, 0.0)
-        q = q / jnp.sum(q)
-    if top_p < 1.0:
-        order = jnp.argsort(-q)
-        before = jnp.cumsum(q[order]) - q[order]  # mass of the more likely symbols
-        keep = jnp.zeros(q.shape, bool).at[order].set(before < top_p)
-        q = jnp.where(keep, q, 0.0)
-        q = q / jnp.sum(q)
-    return q
-
-
-def multinomial_counts(key, p, m: int):
-    """Counts [V] (float) of m i.i.d. draws from p [V]: exact (inverse CDF of m uniforms, then a scatter-add)."""
-    edges = jnp.cumsum(p).at[-1].set(jnp.inf)  # rounding: every uniform lands in some symbol
-    symbol = jnp.searchsorted(edges, jax.random.uniform(key, (m,), dtype=p.dtype), side="right")
-    return jnp.zeros(p.shape, p.dtype).at[symbol].add(1.0)
-
-
-def _expanded_counts(counts, w):
-    """Σ_j w_j·one-hot(symbol of row j), row j of a block being its j-th sample in sorted symbol order."""
-    rows = jnp.arange(w.shape[0], dtype=counts.dtype)
-    symbol = jnp.searchsorted(jnp.cumsum(counts), rows, side="right")
-    return jnp.zeros(counts.shape[0], counts.dtype).at[symbol].add(w, mode="drop")
-
-
-def weighted_counts(segments):
-    """Σ over segments and samples of weight × one-hot(symbol): [S] for blocks with counts [..., S] and
-    weights [..., m]. Uniform segments use one weight per block; others (accumulate-subsample) map row j of a
-    block to the j-th symbol in sorted order (exact in law, see the module docstring)."""
-    total = 0.0
-    for seg in segments:
-        counts, w = seg.data.counts, seg.weight
-        S, m = counts.shape[-1], w.shape[-1]
-        counts, w = counts.reshape(-1, S), w.reshape(-1, m)
-        if seg.uniform:
-            total = total + jnp.sum(w[:, :1] * counts, axis=0)
-        else:
-            total = total + jnp.sum(jax.vmap(_expanded_counts)(counts, w.astype(counts.dtype)), axis=0)
-    return total
-
-
-def positive_samples(segments):
-    """Samples with positive weight (uniform segments: block size × [weight > 0])."""
-    out = 0.0
-    for seg in segments:
-        S, m = seg.data.counts.shape[-1], seg.weight.shape[-1]
-        if seg.uniform:
-            out = out + jnp.sum((seg.weight.reshape(-1, m)[:, 0] > 0) * seg.data.counts.reshape(-1, S).sum(-1))
-        else:
-            out = out + jnp.sum(seg.weight > 0)
-    return out
-
-
-def block(counts, m: int) -> CategoricalData:
-    return CategoricalData(jnp.zeros((m, 0), counts.dtype), counts)
-
-
 @dataclass(frozen=True)
 class Categorical:
     """Model family: refit a categorical distribution each generation (see the module docstring).
@@ -153,10 +75,12 @@ class Categorical:
     kl_eps: smoothing ε of the KL metric.
     """
 
+    main_metric: ClassVar[str] = "missing_mass"  # the metric figures and verdicts use
+
     V: int = 100
     T: int = 100
     M: int | None = None
-    truth: str = "zipf"
+    truth: Truth = "zipf"
     beta: float = 1.2
     a: float = 1.0
     temperature: float = 1.0
@@ -167,6 +91,7 @@ class Categorical:
     name: str = "categorical"
 
     def __post_init__(self):
+        check_fields(self)
         require(is_int(self.V) and self.V >= 2, "V", self.V, "an integer >= 2")
         require(is_int(self.T) and self.T >= 1, "T", self.T, "an integer >= 1")
         require(self.M is None or (is_int(self.M) and self.M >= 1), "M", self.M, "an integer >= 1 (or unset: T)")

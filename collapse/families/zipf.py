@@ -19,13 +19,12 @@ items, not a test sample); ``known`` = items answered correctly; ``known_mass`` 
 """
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
 
-from collapse.errors import require
-from collapse.families.categorical import (
+from collapse.counts import (
     CategoricalData,
     block,
     is_int,
@@ -34,8 +33,11 @@ from collapse.families.categorical import (
     weighted_counts,
     zipf_probs,
 )
+from collapse.errors import require
+from collapse.validate import check_fields
 
-LABELERS = ("model", "truth")
+Labeler = Literal["model", "truth"]
+LABELERS = get_args(Labeler)
 
 
 class ZipfParams(NamedTuple):
@@ -57,17 +59,20 @@ class ZipfMemorise:
     real_fraction: π, the share of real samples in generations ≥ 2; temperature: τ of the synthetic inputs.
     """
 
+    main_metric: ClassVar[str] = "error"  # the metric figures and verdicts use
+
     V: int = 10_000
     beta: float = 1.5
     T: int = 1000
     T0: int | None = None
-    labeler: str = "model"
+    labeler: Labeler = "model"
     tail_cut: int | None = None
     real_fraction: float = 0.0
     temperature: float = 1.0
     name: str = "zipf"
 
     def __post_init__(self):
+        check_fields(self)
         require(is_int(self.V) and self.V >= 2, "V", self.V, "an integer >= 2")
         require(is_real(self.beta) and self.beta > 0, "beta", self.beta, "a finite number > 0")
         require(is_int(self.T) and self.T >= 1, "T", self.T, "an integer >= 1")

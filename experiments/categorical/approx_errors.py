@@ -5,7 +5,7 @@
 
 import numpy as np
 
-from collapse.families.categorical import zipf_probs
+from collapse.counts import zipf_probs
 from theory import categorical as tc
 from theory import zipf as tz
 

@@ -33,7 +33,8 @@ def _points(ax, x, samples, label, color=None, every=1):
 def support_and_tail(outcomes) -> bytes:
     """Support (median band), missing tail mass and ‖p̂ − p‖² per generation, per data policy, with theory."""
     fig, (a_sup, a_miss, a_err) = axes_grid(3)
-    for label, o in outcomes:
+    for o in outcomes:
+        label = o.label
         fam, cfg = o.family, o.cfg
         G, n = cfg.generations, np.arange(1, cfg.generations + 1)
         every = max(1, G // 25)
@@ -62,8 +63,8 @@ def support_and_tail(outcomes) -> bytes:
 
 
 def _by_T(outcomes, size):
-    runs = sorted(outcomes, key=lambda lo: size(lo[1].family))
-    return np.array([size(o.family) for _, o in runs]), [o for _, o in runs]
+    runs = sorted(outcomes, key=lambda o: size(o.family))
+    return np.array([size(o.family) for o in runs]), runs
 
 
 def tale_of_tails(outcomes) -> bytes:

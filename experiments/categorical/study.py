@@ -1,18 +1,18 @@
-"""Study catalog entries for next-token collapse: the ``categorical`` and ``zipf`` families and their presets
-(docs/categorical.md). Figures: experiments/categorical/figures.py; ``python -m experiments.categorical.make_figures``
-runs every preset and writes figures/<preset>.png until the CLI catalog wires these in."""
+"""Next-token collapse (docs/categorical.md): the ``categorical`` and ``zipf`` studies and their presets."""
 
-from collapse.families.categorical import TRUTHS, Categorical
-from collapse.families.zipf import LABELERS, ZipfMemorise
-from experiments.presets import Preset, PresetRun
-from experiments.registry import ModelSpec
+from collapse.families.categorical import Categorical
+from collapse.families.zipf import ZipfMemorise
+from experiments.catalog import Preset, PresetRun, Study, figure_report
+from experiments.categorical.figures import grokking, support_and_tail, tale_of_tails
 from theory.categorical import categorical_theory
 from theory.zipf import zipf_theory
 
-CATEGORICAL = ModelSpec(
+CATEGORICAL = Study(
     name="categorical",
-    family_cls=Categorical,
-    main_metric="missing_mass",
+    summary="a categorical distribution over V symbols refitted to its own samples (uniform / Zipf / Dirichlet "
+            "truth, temperature / top-k / top-p); missing tail mass, support, ‖p̂ − p‖² against exact laws",
+    runner="engine",
+    config_cls=Categorical,
     metric_label="missing tail mass Σ p_i·1[model no longer produces i]",
     field_help={
         "V": "vocabulary size (symbols)",
@@ -27,15 +27,16 @@ CATEGORICAL = ModelSpec(
         "source_alpha": "contaminated source: each generated sample is fresh real data with probability α",
         "kl_eps": "smoothing ε of the KL metric: KL(p ‖ (1 − ε)p̂ + ε/V)",
     },
-    choices={"truth": TRUTHS},
     theory=categorical_theory,
     loop_defaults={"replicates": 1000},
 )
 
-ZIPF = ModelSpec(
+ZIPF = Study(
     name="zipf",
-    family_cls=ZipfMemorise,
-    main_metric="error",
+    summary="tale of tails: a learner memorising Zipf-distributed items labelled by the previous model; exact test "
+            "error against the scaling laws",
+    runner="engine",
+    config_cls=ZipfMemorise,
     metric_label="test error Σ p_i·1[item i answered wrongly] (exact)",
     field_help={
         "V": "items (p_i ∝ i^(−β), i = 1..V)",
@@ -47,15 +48,14 @@ ZIPF = ModelSpec(
         "real_fraction": "π: share of fresh real samples in every generation ≥ 2",
         "temperature": "τ of the synthetic inputs: q ∝ p^(1/τ)",
     },
-    choices={"labeler": LABELERS},
     theory=zipf_theory,
     loop_defaults={"replicates": 200},
 )
 
-SPECS = [CATEGORICAL, ZIPF]
+STUDIES = [CATEGORICAL, ZIPF]
 
-_TAILS = {"V": 10_000, "T": 10_000, "truth": "zipf", "beta": 1.1}
-_TAILS_LOOP = {"generations": 30, "replicates": 100, "seed": 0}
+CPU_TIME = {"categorical-tails": "≈ 1 min", "tale-of-tails": "≈ 1 min", "grokking": "≈ 1 min"}
+_TAILS = {"V": 10_000, "T": 10_000, "truth": "zipf", "beta": 1.1, "generations": 30, "replicates": 100, "seed": 0}
 TALE_T = (100, 300, 1000, 3000, 10_000, 30_000)
 GROK_T = (100, 300, 1000, 3000, 10_000, 30_000, 100_000)
 _TALE = {"V": 100_000, "beta": 1.5}
@@ -63,33 +63,33 @@ _GROK = {"V": 100_000, "beta": 1.5, "labeler": "truth", "tail_cut": 10, "real_fr
 
 PRESETS = [
     Preset(
-        "categorical-tails",
+        "categorical-tails", "categorical",
         "Zipf(1.1) truth on V = 10⁴ symbols, T = M = 10⁴, 30 generations: replace loses the tail (missing mass ≈ "
         "Σ p_i(1 − p_i g_n)^T, g_n ≈ 2/(n + 1); Seddik's ‖p̂ − p‖² law), accumulate and mix keep the real block's "
-        "support exactly (missing mass Σ p_i(1 − p_i)^T at every generation).",
-        (
-            PresetRun("replace", "categorical", _TAILS, {**_TAILS_LOOP, "mode": "replace"}),
-            PresetRun("accumulate", "categorical", _TAILS, {**_TAILS_LOOP, "mode": "accumulate"}),
-            PresetRun("mix λ=1", "categorical", _TAILS, {**_TAILS_LOOP, "mode": "mix", "mix_ratio": 1.0}),
-        ),
-        figure="experiments.categorical.figures:support_and_tail",
+        "support exactly (missing mass Σ p_i(1 − p_i)^T at every generation)",
+        cpu_time=CPU_TIME["categorical-tails"],
+        settings=_TAILS,
+        members=(PresetRun("replace", {"mode": "replace"}), PresetRun("accumulate", {"mode": "accumulate"}),
+                 PresetRun("mix λ=1", {"mode": "mix", "mix_ratio": 1.0})),
+        report=figure_report(support_and_tail),
     ),
     Preset(
-        "tale-of-tails",
-        "Memorising learner on Zipf(1.5) items (V = 10⁵), T = T0, labels inherited from the previous model: error "
-        "vs T per generation against the exact sum, the clean law A·T^(−c) and the union-bound template "
-        "T^(−c) + n·T0^(−c) (Dohmatob et al. 2024).",
-        tuple(PresetRun(f"T={T}", "zipf", {**_TALE, "T": T}, {"generations": 6, "replicates": 100, "seed": 0,
-                                                               "mode": "replace"}) for T in TALE_T),
-        figure="experiments.categorical.figures:tale_of_tails",
+        "tale-of-tails", "zipf",
+        "memorising learner on Zipf(1.5) items (V = 10⁵), T = T0, labels inherited from the previous model: error vs "
+        "T per generation against the exact sum, the clean law A·T^(−c) and the union-bound template "
+        "T^(−c) + n·T0^(−c) (Dohmatob et al. 2024)",
+        cpu_time=CPU_TIME["tale-of-tails"],
+        settings={**_TALE, "generations": 6, "replicates": 100, "seed": 0, "mode": "replace"},
+        members=tuple(PresetRun(f"T={T}", {"T": T}) for T in TALE_T),
+        report=figure_report(tale_of_tails),
     ),
     Preset(
-        "grokking",
-        "Tail cut at k = 10 mixed with a real fraction π = 0.01 (Zipf(1.5), V = 10⁵): the error sits on the cut "
-        "tail mass until πT0 ≳ k^β ζ(β), then the clean scaling resumes (Dohmatob et al. 2024).",
-        tuple(PresetRun(f"T0={T}", "zipf", {**_GROK, "T": 1000, "T0": T}, {"generations": 2, "replicates": 100,
-                                                                             "seed": 0, "mode": "replace"})
-              for T in GROK_T),
-        figure="experiments.categorical.figures:grokking",
+        "grokking", "zipf",
+        "tail cut at k = 10 mixed with a real fraction π = 0.01 (Zipf(1.5), V = 10⁵): the error sits on the cut tail "
+        "mass until πT0 ≳ k^β ζ(β), then the clean scaling resumes (Dohmatob et al. 2024)",
+        cpu_time=CPU_TIME["grokking"],
+        settings={**_GROK, "T": 1000, "generations": 2, "replicates": 100, "seed": 0, "mode": "replace"},
+        members=tuple(PresetRun(f"T0={T}", {"T0": T}) for T in GROK_T),
+        report=figure_report(grokking),
     ),
 ]
