@@ -22,17 +22,19 @@ directions (a finite-sample estimate: positive even for p̂ = p, ≈ O(1/sw_samp
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.special import logsumexp
 
 from collapse.errors import require
+from collapse.validate import check_fields
 
-BANDWIDTHS = ("fixed", "silverman", "scott")
-TRUTHS = ("gaussian", "gmm", "moons", "rings")
+Bandwidth = Literal["fixed", "silverman", "scott"]
+Truth = Literal["gaussian", "gmm", "moons", "rings"]
+BANDWIDTHS = get_args(Bandwidth)
+TRUTHS = get_args(Truth)
 SHAPES = ("moons", "rings")
 MAX_DIM = 10  # the closed-form metrics and the bandwidth rules are meant for low dimensions
 LOG_2PI = math.log(2 * math.pi)
@@ -78,9 +80,9 @@ class KDE:
     d: int = 1
     T: int = 100
     M: int | None = None
-    bandwidth: str = "silverman"
+    bandwidth: Bandwidth = "silverman"
     h: float = 0.1
-    truth: str = "gaussian"
+    truth: Truth = "gaussian"
     std: float = 1.0
     K: int = 2
     separation: float = 3.0
@@ -93,35 +95,21 @@ class KDE:
     name: str = "kde"
 
     def __post_init__(self):
-        def integer(name, value, low):
-            require(isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low,
-                    name, value, f"an integer >= {low}")
-
-        def positive(name, value):
-            require(isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-                    and value > 0, name, value, "a finite number > 0")
-
-        integer("d", self.d, 1)
-        require(self.d <= MAX_DIM, "d", self.d,
-                f"<= {MAX_DIM} (the bandwidth rules and the closed-form L2 / held-out metrics are for low dimensions)")
-        require(self.truth in TRUTHS, "truth", self.truth, f"one of {', '.join(TRUTHS)}")
+        check_fields(self)  # types: ints, finite floats, the Literal choices, bool
+        require(1 <= self.d <= MAX_DIM, "d", self.d,
+                f"in 1..{MAX_DIM} (bandwidth rules and closed-form L2 / held-out metrics are for low dimensions)")
         require(self.truth not in SHAPES or self.d == 2, "d", self.d, f"2 for the 2-D shape truth {self.truth!r}")
-        require(self.bandwidth in BANDWIDTHS, "bandwidth", self.bandwidth, f"one of {', '.join(BANDWIDTHS)}")
-        positive("h", self.h)
-        integer("T", self.T, self.d + 1 if self.bandwidth != "fixed" else 1)
-        if self.M is not None:
-            integer("M", self.M, self.d + 1 if self.bandwidth != "fixed" else 1)
-        positive("std", self.std)
-        integer("K", self.K, 1)
-        require(isinstance(self.separation, int | float) and math.isfinite(self.separation), "separation",
-                self.separation, "a finite number")
-        require(isinstance(self.noise, int | float) and math.isfinite(self.noise) and self.noise >= 0, "noise",
-                self.noise, "a finite number >= 0")
-        require(isinstance(self.factor, int | float) and 0 < self.factor < 1, "factor", self.factor, "in (0, 1)")
-        integer("holdout", self.holdout, 0)
-        integer("sw_samples", self.sw_samples, 2)
-        integer("projections", self.projections, 1)
-        require(isinstance(self.score_l2, bool), "score_l2", self.score_l2, "true or false")
+        require(self.h > 0, "h", self.h, "> 0 (the fixed kernel standard deviation)")
+        least = self.d + 1 if self.bandwidth != "fixed" else 1  # the rules need a nonsingular sample covariance
+        require(self.T >= least, "T", self.T, f">= {least}")
+        require(self.M is None or self.M >= least, "M", self.M, f">= {least}")
+        require(self.std > 0, "std", self.std, "> 0")
+        require(self.K >= 1, "K", self.K, ">= 1")
+        require(self.noise >= 0, "noise", self.noise, ">= 0")
+        require(0 < self.factor < 1, "factor", self.factor, "in (0, 1)")
+        require(self.holdout >= 0, "holdout", self.holdout, ">= 0 (0 = no heldout_ll)")
+        require(self.sw_samples >= 2, "sw_samples", self.sw_samples, ">= 2")
+        require(self.projections >= 1, "projections", self.projections, ">= 1")
 
     @property
     def real_size(self) -> int:
