@@ -104,6 +104,7 @@ def test_every_policy_runs_vmapped(mode):
         assert m[name].shape == (4, 8) and np.all(np.isfinite(m[name])), name
 
 
+@pytest.mark.slow
 def test_accumulate_runs_with_a_growing_pool():
     fam = KDE(d=1, T=8, M=4, holdout=10, sw_samples=8, projections=2)
     m = run_loop(fam, LoopConfig(mode="accumulate", generations=4, replicates=4, seed=0))

@@ -74,14 +74,20 @@ def moons_snapshots(members) -> bytes:
             ax.set_xlim(-2.0, 3.0)
             ax.set_ylim(-1.5, 2.0)
             ax.set_aspect("equal")
-            ax.set_title(f"{m.label}: generation {g}", fontsize=9)
+            outside = np.mean((pts[:, 0] < -2) | (pts[:, 0] > 3) | (pts[:, 1] < -1.5) | (pts[:, 1] > 2))
+            ax.set_title(f"{m.label}: generation {g}" + (f" ({outside:.0%} of points outside the frame)"
+                                                       if outside > 0.01 else ""), fontsize=9)
             ax.legend(fontsize=6, loc="lower left")
         ax = axes[r, -1]
-        for mm in members:
-            mean, se = mean_se(mm.metrics["sw"])
+        metric, title = (("sw", "sliced W₂² to the truth (mean ± 2 SE)") if r == 0 else
+                         ("trace", "tr Cov(p̂_n): simulation and exact theory"))
+        for i, mm in enumerate(members):
+            mean, se = mean_se(mm.metrics[metric])
             n = np.arange(1, len(mean) + 1)
-            ax.errorbar(n, mean, yerr=2 * se, fmt="o-", ms=2, capsize=2, label=mm.label)
-        _gens(ax, "sliced W₂² to the truth", "sliced Wasserstein (mean ± 2 SE)")
+            ax.errorbar(n, mean, yerr=2 * se, fmt="o", ms=2, capsize=2, color=f"C{i}", label=mm.label)
+            for c in (c for c in mm.curves if c.metric == metric):
+                ax.plot(n, c.values, "-", lw=1, color=f"C{i}", label=f"theory: {c.name}")
+        _gens(ax, metric, title, log_y=True)
     return png_bytes(fig)
 
 
