@@ -67,6 +67,9 @@ class _Program:
         template = jax.eval_shape(lambda: fam.generate(k_loop, world, params, self.synth_size))
         blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template)
         pool = pol.init_pool(real, blank, self.cfg.generations)
+        if hasattr(fam, "pad_params"):  # params sized by the training set (a KDE's centres): match later fits
+            later = pol.training_set(k_loop, pool, real if pol.fresh_real else None, 2)
+            params = fam.pad_params(params, jax.eval_shape(lambda: fam.fit(world, later)))
         metrics.update(_policy_metrics(pol, pool))
         return world, (params, pool), metrics
 

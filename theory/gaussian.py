@@ -322,3 +322,98 @@ def gaussian_bounds(family, cfg) -> list[TheoryCurve]:
                             "derived bound (Gaussian analogue of Gerstgrasser et al. 2024)", kind="upper-bound",
                             metric="mean_err")]
     return []
+
+
+# -- sampling bias: temperature and central-fraction truncation (docs/gaussian.md) -----------------------
+def truncation_shrink(q: float, d: int = 1) -> float:
+    """κ_q = Cov(z | ‖z‖² ≤ c_q)/I = F_{χ²_{d+2}}(c_q)/q with c_q = F⁻¹_{χ²_d}(q), z ~ N(0, I_d): the factor by which
+    keeping the central fraction q (the Mahalanobis ball of mass q) shrinks the sampled covariance.
+
+    Derived (docs/gaussian.md): E[zzᵀ 1{‖z‖² ≤ c}] = (E[‖z‖² 1{‖z‖² ≤ c}]/d)·I and E[χ²_d 1{χ²_d ≤ c}] =
+    d·F_{χ²_{d+2}}(c). In 1-D: 1 − 2aφ(a)/q with a = Φ⁻¹((1 + q)/2). Setting: the sampling-bias knob of
+    Alemohammad et al. 2023 (arXiv 2307.01850), applied to a Gaussian refit.
+    """
+    from scipy.stats import chi2
+
+    if not 0 < q <= 1:
+        raise ValueError(f"q must be in (0, 1]; got q={q!r}")
+    if q == 1:
+        return 1.0
+    return float(chi2.cdf(chi2.ppf(q, d), d + 2) / q)
+
+
+def biased_replace_variance(sizes, estimator="unbiased", temperature=1.0, truncation=1.0, d=1) -> np.ndarray:
+    """E Σ̂_n/Σ in replace mode when each generation samples N(μ̂, τΣ̂) (temperature τ) or keeps its central
+    fraction q: Π_{k≤n}(N_k − 1)/D_k · (τκ_q)^(n−1), generation 1 fitted to real data (unbiased sampling).
+
+    Derived, exact for every estimator and sample size (docs/gaussian.md): the expected sample covariance of
+    N i.i.d. draws of any law with covariance C is (N − 1)/D·C, and the biased sampler's covariance is τκ_qΣ̂.
+    Hence E σ̂_n² = σ²·τ^(n−1) (unbiased) or σ²·τ^(n−1)((M − 1)/M)^(n−1)(T − 1)/T (MLE); counting generations
+    from the first *synthetic* fit as papers' "E σ̂_t² = τ^t σ²" does, t = n − 1 (with the unbiased estimator).
+    """
+    sizes = _sizes(sizes)
+    factor = temperature * truncation_shrink(truncation, d)
+    return replace_variance(sizes, estimator) * factor ** np.arange(sizes.size)
+
+
+def biased_replace_mean_err(sizes, trace=1.0, estimator="unbiased", temperature=1.0, truncation=1.0, d=1):
+    """E‖μ̂_n − μ‖² in replace mode under sampling bias: tr Σ·[1/N₁ + Σ_{k=2}^{n} τκ_q v_{k−1}/N_k],
+    v = :func:`biased_replace_variance` (truncation is symmetric, so the block mean stays unbiased).
+    Derived as :func:`replace_mean_err`."""
+    sizes = _sizes(sizes)
+    v = biased_replace_variance(sizes, estimator, temperature, truncation, d)
+    factor = temperature * truncation_shrink(truncation, d)
+    steps = np.concatenate([[1 / sizes[0]], factor * v[:-1] / sizes[1:]])
+    return trace * np.cumsum(steps)
+
+
+def _biased_theory(family, cfg) -> list[TheoryCurve]:
+    if cfg.mode != "replace" or family.refit != "mean-cov":
+        raise TheoryUnavailable("with temperature / truncation the closed forms cover replace mode with "
+                                "refit='mean-cov' only")
+    G, d, est = cfg.generations, family.d, family.estimator
+    tau, q = family.temperature, family.truncation
+    _, cov = family.truth()
+    tr, s2 = float(np.trace(cov)), float(cov[0, 0])
+    sizes = family.sizes(G)
+    var_name, log_name = _names(d)
+    logvar = replace_logdet_variance(sizes, d)  # truncation only lightens the tails: a safe horizon
+    src = "derived (docs/gaussian.md; sampling bias as in Alemohammad et al. 2023)"
+    kappa = truncation_shrink(q, d)
+    curves = [TheoryCurve(f"E {var_name} ∝ (τκ)^(n−1), τκ = {tau * kappa:.4g}",
+                          _heavy((s2 if d == 1 else tr) * biased_replace_variance(sizes, est, tau, q, d), logvar),
+                          src, metric=var_name),
+              TheoryCurve("biased mean error", _heavy(biased_replace_mean_err(sizes, tr, est, tau, q, d),
+                                                      np.concatenate([[0.0], logvar[:-1]])), src, metric="mean_err")]
+    if q == 1:  # temperature only: log det shifts by d·log τ per synthetic generation
+        shift = (math.log(s2) if d == 1 else 0.0) + d * math.log(tau) * np.arange(G)
+        curves.append(TheoryCurve(f"E {log_name} + d(n−1)log τ", shift + replace_logdet(sizes, d, est), src,
+                                  metric=log_name))
+    return curves
+
+
+_unbiased_sampling_theory = gaussian_theory
+
+
+def gaussian_theory(family, cfg) -> list[TheoryCurve]:  # noqa: F811 — extends the dispatcher above
+    """:func:`gaussian_theory` above, plus the sampling-bias closed forms when temperature ≠ 1 or truncation < 1."""
+    if getattr(family, "temperature", 1.0) == 1.0 and getattr(family, "truncation", 1.0) == 1.0:
+        return _unbiased_sampling_theory(family, cfg)
+    return _biased_theory(family, cfg)
+
+
+# -- fresh data at a real/synthetic size ratio k (He, Xu, Cheng 2026) ----------------------------------------
+def fresh_optimal_weight_k(k):
+    """w*(k) = (√(k² + 4k) − k)/2, the real-data weight minimising the stationary fresh-data MSE
+    (w² + k(1 − w)²)/(w(2 − w)) (units σ²/T) with k = T/M the real/synthetic sample-size ratio; (√5 − 1)/2 at
+    k = 1. Stated by He, Xu, Cheng 2026 (JRSS-B, arXiv 2502.18049; formula read in a summary); derived and
+    checked by us (docs/gaussian.md: setting the derivative to 0 gives w² = k(1 − w))."""
+    k = np.asarray(k, float)
+    return (np.sqrt(k**2 + 4 * k) - k) / 2
+
+
+def fresh_stationary_mse_k(real_weight, k, T: int, var=1.0):
+    """(σ²/T)(w² + k(1 − w)²)/(w(2 − w)), k = T/M: the fixed point of :func:`fresh_mean_err`; its minimum over w
+    equals (σ²/T)·w*(k) (derived, docs/gaussian.md)."""
+    w = np.asarray(real_weight, float)
+    return var / T * (w**2 + k * (1 - w) ** 2) / (w * (2 - w))

@@ -231,3 +231,40 @@ def linear_bounds(family, cfg) -> list[TheoryCurve]:
         return [TheoryCurve("π²/6 bound", np.full(cfg.generations, b),
                             "Gerstgrasser et al. 2024 (bound)", kind="upper-bound", metric="E_test")]
     return []
+
+
+# -- over-parameterised fresh-design min-norm with a real weight w (Garg, Bhattacharya, Sur 2025) ---------
+def overparam_fresh_weighted(d: int, n: int, theta_norm: float, sigma: float, real_weight: float,
+                             generations: int) -> np.ndarray:
+    """E‖θ_t − θ*‖², t = 1..G: each round draws a fresh isotropic design X (n × d, n < d − 1), labels
+    y = Xθ* + ε (real) and ỹ = Xθ_{t−1} + ε' (synthetic, from the previous model), and fits min-norm least
+    squares to w·y + (1 − w)·ỹ; generation 1 fits the real labels alone (the engine's convention).
+
+    Derived (docs/linear.md): θ_t − θ* = (1 − w)P(θ_{t−1} − θ*) − (I − P)θ* + X⁺(wε + (1 − w)ε') with P the
+    projection on X's row space; P(I − P) = 0 kills the cross term, E‖Pv‖² = (n/d)‖v‖², E tr(XXᵀ)⁻¹ = n/(d − n − 1):
+    M_t = (1 − w)²γM_{t−1} + (1 − γ)‖θ*‖² + (w² + (1 − w)²)σ²n/(d − n − 1), γ = n/d, M₁ = (1 − γ)‖θ*‖² +
+    σ²n/(d − n − 1). Its fixed point is
+    Garg, Bhattacharya, Sur 2025 (arXiv 2509.22341)'s M∞ (see :func:`overparam_fresh_limit`).
+    """
+    _check_int("d", d, 1)
+    _check_int("n", n, 1)
+    if n >= d - 1:
+        raise ValueError(f"n must be < d − 1 (over-parameterised, finite noise term); got n={n}, d={d}")
+    if not 0 <= real_weight <= 1:
+        raise ValueError(f"real_weight must be in [0, 1]; got real_weight={real_weight!r}")
+    g, w = n / d, real_weight
+    noise = (w**2 + (1 - w) ** 2) * sigma**2 * n / (d - n - 1)
+    out = np.empty(generations)
+    out[0] = (1 - g) * theta_norm**2 + sigma**2 * n / (d - n - 1)  # generation 1: real data alone
+    for t in range(1, generations):
+        out[t] = (1 - w) ** 2 * g * out[t - 1] + (1 - g) * theta_norm**2 + noise
+    return out
+
+
+def overparam_fresh_limit(d: int, n: int, theta_norm: float, sigma: float, real_weight):
+    """M∞ = [(1 − γ)‖θ*‖² + (w² + (1 − w)²)σ²n/(d − n − 1)]/(1 − (1 − w)²γ), γ = n/d: stated by Garg,
+    Bhattacharya, Sur 2025 (arXiv 2509.22341; read in a summary), derived and checked by us. Its minimiser
+    over w lies above ½: the numerator is symmetric about ½ and the denominator increases in w."""
+    w = np.asarray(real_weight, float)
+    g = n / d
+    return ((1 - g) * theta_norm**2 + (w**2 + (1 - w) ** 2) * sigma**2 * n / (d - n - 1)) / (1 - (1 - w) ** 2 * g)

@@ -30,12 +30,14 @@ Floating point: samples are stored as x = μ̂ + Σ̂^½z, so once σ̂ falls be
 the sample variance loses float64 precision; the presets stay well above that.
 """
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.stats import chi2 as scipy_chi2
 
 from collapse.errors import ConfigError, require
 from collapse.families.points import GaussianData, flatten_segments
@@ -124,6 +126,8 @@ class Gaussian:
     estimator: Estimator = "unbiased"
     refit: Refit = "mean-cov"
     name: str = "gaussian"
+    temperature: float = 1.0  # sampling bias (docs/gaussian.md): draw from N(μ̂, τΣ̂)
+    truncation: float = 1.0  # keep the central fraction q of N(μ̂, Σ̂) (Mahalanobis ball of mass q)
 
     def __post_init__(self):
         check_fields(self)
@@ -142,6 +146,10 @@ class Gaussian:
         elif self.M is not None:
             check_sizes("M", [self.M], self.d, self.estimator, self.refit)
         self.truth()  # validates cov / rho
+        for knob, low in (("temperature", "> 0"), ("truncation", "in (0, 1]")):
+            value = getattr(self, knob)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value) and value > 0
+            require(ok and (knob == "temperature" or value <= 1), knob, value, f"a finite number {low}")
 
     # -- truth -----------------------------------------------------------------------------
     def truth(self):
@@ -201,11 +209,30 @@ class Gaussian:
 
     def generate(self, key, world: GaussianWorld, params: GaussianParams, size: int) -> GaussianData:
         n = params.generation + 1
-        z = jax.random.normal(key, (size, self.d))
+        z = self._biased_normal(key, size)
         root = jnp.sqrt(params.cov) if self.d == 1 else symmetric_sqrt(params.cov)
         x = params.mean + z @ root
         valid = block_mask(world.schedule, self.M_schedule is None, n, size, x.dtype)
         return GaussianData(x, valid, jnp.full(size, n, jnp.int32))
+
+    def _biased_normal(self, key, size):
+        """√τ·z with z ~ N(0, I_d) conditioned on ‖z‖² ≤ F⁻¹_{χ²_d}(q): temperature τ and central-fraction
+        truncation q (exact rejection sampling: rounds of ``size`` candidates until ``size`` are kept)."""
+        if self.truncation >= 1:
+            return math.sqrt(self.temperature) * jax.random.normal(key, (size, self.d))
+        radius2 = float(scipy_chi2.ppf(self.truncation, self.d))
+
+        def fill(state):
+            k, buf, count = state
+            k, sub = jax.random.split(k)
+            cand = jax.random.normal(sub, (size, self.d))
+            keep = jnp.sum(cand**2, axis=1) <= radius2
+            slot = jnp.where(keep, count + jnp.cumsum(keep) - 1, size)  # slots >= size are dropped
+            return k, buf.at[slot].set(cand, mode="drop"), count + jnp.sum(keep, dtype=count.dtype)
+
+        start = (key, jnp.zeros((size, self.d)), jnp.zeros((), jnp.int32))
+        _, z, _ = jax.lax.while_loop(lambda st: st[2] < size, fill, start)
+        return math.sqrt(self.temperature) * z
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, world: GaussianWorld, segments) -> GaussianParams:

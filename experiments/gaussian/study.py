@@ -27,6 +27,9 @@ STUDIES = [
             "cov": "explicit true covariance Σ, rows separated by ';' (e.g. 1,0.5;0.5,1); overrides std and rho",
             "estimator": "covariance divisor: unbiased (N − 1) or mle (N)",
             "refit": "mean-cov: refit μ and Σ each generation; mean: refit μ only (Σ known)",
+            "temperature": "sampling temperature τ > 0: each generation samples N(μ̂, τΣ̂) (1 = unbiased sampling)",
+            "truncation": "keep the central fraction q in (0, 1] of each fitted law (the Mahalanobis ball of mass q; "
+                          "1 = off)",
         },
     ),
     Study(
