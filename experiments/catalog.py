@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from collapse.errors import ConfigError
 
 RUNNERS = ("engine", "seeds")
-STUDY_MODULES = ("linear", "gaussian", "categorical", "verification", "lm", "eigen", "summarize")
+STUDY_MODULES = ("linear", "gaussian", "kde", "categorical", "verification", "lm", "eigen", "summarize")
 
 
 @dataclass(frozen=True)
