@@ -133,11 +133,11 @@ def test_support_invariants(fam, seed=4):
     """Replace: the support never grows (samples come from the model's own support). Accumulate: never
     below the real data's (the real block is always in the fit; with the plain sampler exactly equal).
     Probabilities sum to 1 throughout."""
-    G = 8
-    rep = Loop(fam, LoopConfig(mode="replace", generations=G, replicates=200, seed=seed)).run()
+    G = 6
+    rep = Loop(fam, LoopConfig(mode="replace", generations=G, replicates=100, seed=seed)).run()
     assert np.all(np.diff(rep.metrics["support"], axis=0) <= 0)
     np.testing.assert_allclose(np.asarray(rep.carry[0].p_hat).sum(-1), 1.0, rtol=1e-12)
-    acc = run_loop(fam, LoopConfig(mode="accumulate", generations=G, replicates=200, seed=seed))
+    acc = run_loop(fam, LoopConfig(mode="accumulate", generations=G, replicates=100, seed=seed))
     assert np.all(acc["support"] >= acc["support"][:1])
     if fam.plain_sampler:
         assert np.all(acc["support"] == acc["support"][:1])
