@@ -84,3 +84,16 @@ def test_two_processes_of_four_devices_equal_one_process_of_eight_and_one_device
             np.testing.assert_array_equal(m[key], s[key], err_msg=key)
             run, metric = key.split(".", 1)
             np.testing.assert_array_equal(m[key], s[f"one_device.{metric}"], err_msg=key)
+
+
+def test_initialize_is_a_no_op_for_a_single_process_and_rejects_bad_ranks():
+    from collapse import distributed
+    from collapse.errors import ConfigError
+
+    assert distributed.initialize(env={}) is False
+    assert distributed.initialize(env={"SLURM_STEP_NUM_TASKS": "1"}) is False
+    assert distributed.is_writer()
+    with pytest.raises(ConfigError, match="process_id"):
+        distributed.initialize("127.0.0.1:1", 2, 2, env={})
+    with pytest.raises(ConfigError, match="num_processes"):
+        distributed.initialize("127.0.0.1:1", True, 0, env={})
