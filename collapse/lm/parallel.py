@@ -22,6 +22,8 @@ from collapse.errors import require
 from collapse.lm import train as lm_train
 from collapse.sharding import replicate_sharding
 
+__all__ = ["batch_mesh", "replicate_sharding", "replicated_train", "sharded_train_steps"]
+
 BATCH = "batch"
 
 
