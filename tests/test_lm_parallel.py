@@ -32,7 +32,8 @@ SCRIPT = textwrap.dedent("""
     _, rep_loss = parallel.replicated_train(cfg, tc, dataR, wR, keys)
     _, one_loss = jax.jit(jax.vmap(lambda d, w, k: lm_train.train(cfg, tc, d, w, k)))(dataR, wR, keys)
     print(json.dumps({"batch_loss": rel(sh_loss, ref_loss), "batch_params": params,
-                      "replicate_loss": rel(rep_loss, one_loss), "replicates_sharded": rep_loss.sharding.spec == parallel.replicate_sharding().spec,
+                      "replicate_loss": rel(rep_loss, one_loss),
+                      "replicates_sharded": rep_loss.sharding.spec == parallel.replicate_sharding().spec,
                       "steps": int(sh_state.step), "finite": bool(np.all(np.isfinite(sh_loss)))}))
 """)
 
