@@ -11,8 +11,8 @@ block, and no thread is left to run their tasks: a hang at 0% CPU (seen with 4 d
 replicates on a 2-core machine; small batches stay under jaxlib's 2·10⁵-FLOP threshold and run inline,
 which is why small runs worked). XLA sizes the pool from the ``NPROC`` environment variable when it is
 set, so :func:`reserve_cpu_pool_thread` sets it — before the CPU backend starts — to one thread more
-than the device count, which always leaves a thread free to run the tasks. jaxlib ≥ 0.11.1 no longer
-takes the blocking path in its open-source builds.
+than the device count (raising a smaller inherited value), which always leaves a thread free to run the
+tasks. jaxlib ≥ 0.11.1 no longer takes the blocking path in its open-source builds.
 """
 
 import math
@@ -61,15 +61,20 @@ def forced_cpu_devices(env=None) -> int:
 
 def reserve_cpu_pool_thread(env=None) -> bool:
     """Before the CPU backend starts, make XLA's intra-op pool one thread larger than the device count
-    (``NPROC``), so a blocked batched LAPACK call always has a free thread to finish on. Does nothing when
-    the user set ``NPROC``, when jaxlib is not affected, or once the backend has started (too late: see
+    (``NPROC``), so a blocked batched LAPACK call always has a free thread to finish on. A smaller ``NPROC``
+    already set (e.g. inherited from a parent process with fewer devices) is raised; a larger one is kept.
+    Does nothing when jaxlib is not affected or once the backend has started (too late: see
     :func:`cpu_pool_deadlock_risk`). Returns whether it set the variable."""
     from jax._src import xla_bridge  # backends_are_initialized has no public alias
 
     env = os.environ if env is None else env
-    if "NPROC" in env or not _jaxlib_affected() or xla_bridge.backends_are_initialized():
+    if not _jaxlib_affected() or xla_bridge.backends_are_initialized():
         return False
-    env["NPROC"] = str(max(_schedulable_cpus(), forced_cpu_devices(env)) + 1)
+    needed = max(_schedulable_cpus(), forced_cpu_devices(env)) + 1
+    current = env.get("NPROC", "")
+    if current.strip().isdigit() and int(current) >= needed:
+        return False
+    env["NPROC"] = str(needed)
     return True
 
 

@@ -71,7 +71,7 @@ def test_forced_device_count_is_read_from_the_environment():
                                "JAX_NUM_CPU_DEVICES": "3"}) == 3
 
 
-def test_pool_headroom_is_not_changed_once_jax_has_started_or_when_the_user_chose_it():
+def test_pool_headroom_is_not_changed_once_jax_has_started():
     import jax
 
     from collapse.sharding import reserve_cpu_pool_thread
@@ -79,4 +79,15 @@ def test_pool_headroom_is_not_changed_once_jax_has_started_or_when_the_user_chos
     jax.devices()  # the backend is running: NPROC would no longer be read
     env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     assert not reserve_cpu_pool_thread(env) and "NPROC" not in env
-    assert not reserve_cpu_pool_thread({"NPROC": "2"})
+
+
+def test_an_inherited_small_nproc_is_raised_above_the_device_count():
+    """A child started with more devices than its parent inherits the parent's NPROC; it must not keep it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "NPROC": "2", "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+           "JAX_PLATFORMS": "cpu", "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    code = "import os, collapse, jax; print(os.environ['NPROC'], len(jax.devices()))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    nproc, devices = map(int, proc.stdout.split())
+    assert devices == 8 and nproc >= 9
