@@ -2,8 +2,10 @@
 
 Run in a subprocess (the device count is fixed when JAX starts) under a timeout. float32 model: one model's
 sharded batch changes only the order of the gradient all-reduce; vmapped replicates sharded over devices run
-the same per-replicate arithmetic in smaller batches. Both are compared at rtol 1e-5 (measured: losses agree
-to 2e-7 and 5e-7 relative, parameters to 1.4e-7 absolute)."""
+the same per-replicate arithmetic in smaller batches. Losses are compared elementwise at relative 1e-5, parameters
+by max |Δ| over each tensor relative to the tensor's largest entry, also at 1e-5 (an elementwise relative test
+is meaningless for entries near 0, where Adam turns a last-bit gradient difference into a visible one).
+Measured: losses 7.5e-8 (batch) and 5.2e-7 (replicates) relative, parameters 2.4e-6 of their scale."""
 
 import json
 import os
@@ -26,7 +28,8 @@ SCRIPT = textwrap.dedent("""
     ref_state, ref_loss = jax.jit(lambda s, d, w, k: lm_train.train_steps(cfg, tc, s, d, w, k, 3))(state, data, w, key)
     sh_state, sh_loss = parallel.sharded_train_steps(cfg, tc, state, data, w, key, 3, parallel.batch_mesh())
     rel = lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)) / (np.abs(np.asarray(b)) + 1e-6)))
-    params = max(jax.tree.leaves(jax.tree.map(rel, sh_state.params, ref_state.params)))
+    scaled = lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(np.asarray(b))))
+    params = max(jax.tree.leaves(jax.tree.map(scaled, sh_state.params, ref_state.params)))
     keys = jax.random.split(jax.random.key(5), 8)
     dataR, wR = jnp.broadcast_to(data, (8,) + data.shape), jnp.broadcast_to(w, (8, 64))
     _, rep_loss = parallel.replicated_train(cfg, tc, dataR, wR, keys)
