@@ -30,7 +30,8 @@ _CLUSTER_ENV = {
 def _launcher_with_several_processes(env) -> str | None:
     for var, name in _CLUSTER_ENV.items():
         value = env.get(var, "")
-        if var == "TPU_WORKER_HOSTNAMES" and value.count(",") >= 1 or value.isdigit() and int(value) > 1:
+        several = value.count(",") >= 1 if var == "TPU_WORKER_HOSTNAMES" else value.isdigit() and int(value) > 1
+        if several:
             return name
     return None
 
