@@ -17,9 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from collapse.config import LoopConfig
+from collapse.distributed import gather, put_global
 from collapse.families.base import ConfidenceFamily, EditFamily, Segment
 from collapse.policies import StepContext, make_policy, weight_dtype
-from collapse.sharding import padded_count, replicate_sharding
+from collapse.sharding import cpu_pool_deadlock_risk, padded_count, replicate_sharding
 
 TRAIN_SIZE = "train_size"
 
@@ -49,6 +50,9 @@ class _Program:
         self.family, self.cfg = family, cfg
         self.policy = make_policy(cfg, family)
         self.synth_size = self.policy.synth_size(family)
+        risk = cpu_pool_deadlock_risk(devices)
+        if risk is not None:  # fail loudly instead of hanging (issue 22; see collapse/sharding.py)
+            raise RuntimeError(risk)
         self.sharding = replicate_sharding(devices)
         self.padded = padded_count(cfg.replicates, self.sharding)
         self.init = jax.jit(jax.vmap(self._init_one, in_axes=(None, 0)), out_shardings=self.sharding)
@@ -162,10 +166,11 @@ class Loop:
     def _run(self, chunk, resume, on_chunk) -> LoopState:
         G, R = self.cfg.generations, self.cfg.replicates
         base_key = jax.random.key(self.cfg.seed)
-        index = jax.device_put(jnp.arange(self.padded), self.sharding)
+        # Global arrays (every process places its own shards), so a run may span several processes.
+        index = put_global(np.arange(self.padded, dtype=jax.dtypes.canonicalize_dtype(np.int64)), self.sharding)
         world, carry, first = self.program.init(base_key, index)
         if resume is None:
-            state = LoopState(1, _to_host(carry, R), {k: np.asarray(v)[None, :R] for k, v in first.items()})
+            state = LoopState(1, _to_host(carry, R), {k: v[None, :R] for k, v in gather(first).items()})
             if on_chunk is not None:
                 on_chunk(state)
         else:
@@ -173,14 +178,14 @@ class Loop:
             saved = resume.carry
             if isinstance(saved, list):  # flat leaves, as a checkpoint stores them
                 saved = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(carry), saved)
-            carry = jax.device_put(_pad(saved, self.padded), self.sharding)
+            carry = jax.tree_util.tree_map(lambda a: put_global(a, self.sharding), _pad(saved, self.padded))
         chunk = max(1, chunk or G)
         done = state.generation
         while done < G:
             length = min(chunk, G - done)
             carry, metrics = self.program.chunk_fn(length)(base_key, index, world, carry, done + 1)
             done += length
-            new = {k: np.swapaxes(np.asarray(v)[:R], 0, 1) for k, v in metrics.items()}
+            new = {k: np.swapaxes(v[:R], 0, 1) for k, v in gather(metrics).items()}
             state = LoopState(done, None, {k: np.concatenate([state.metrics[k], new[k]]) for k in new})
             if on_chunk is not None or done == G:
                 state.carry = _to_host(carry, R)
@@ -202,7 +207,7 @@ def _dtype(block):
 
 
 def _to_host(tree, R):
-    return jax.tree_util.tree_map(lambda a: np.asarray(a)[:R], tree)
+    return jax.tree_util.tree_map(lambda a: a[:R], gather(tree))  # complete on every process
 
 
 def _pad(tree, padded):
