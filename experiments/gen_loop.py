@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from collapse import distributed
 from collapse.config import LoopConfig
 from collapse.errors import ConfigError
 from collapse.policies import policy_names
@@ -42,7 +43,7 @@ LOOP_HELP = {
                   "generation j+2)",
 }
 COMMON = ("model", "preset", "config", "out", "overwrite", "publish", "quiet", "seed", "replicates", "sweep",
-          "no_compile_cache")
+          "no_compile_cache", "coordinator", "num_processes", "process_id")
 ENGINE_OPTIONS = ("z_tol", "no_theory", "checkpoint_every")
 
 
@@ -108,6 +109,13 @@ def build_parser(study: catalog.Study) -> Parser:
     p.add_argument("--quiet", action="store_true", default=None, help="no progress output")
     p.add_argument("--no-compile-cache", action="store_true", default=None,
                    help=f"do not use JAX's persistent compilation cache (default: on, in {cache_dir()})")
+    dist = p.add_argument_group("several processes (JAX's multi-controller runtime; docs/multihost.md)")
+    dist.add_argument("--coordinator", default=None, help="host:port of process 0 (auto-detected under SLURM, Open "
+                      "MPI or Cloud TPU)")
+    dist.add_argument("--num-processes", type=field_type(LoopConfig, "seed"), default=None,
+                      help="number of processes of the run")
+    dist.add_argument("--process-id", type=field_type(LoopConfig, "seed"), default=None,
+                      help="this process's rank (0 writes the run folder)")
     if study.runner == "engine":
         p.add_argument("--sweep", action="append", default=None, metavar="NAME=v1,v2,…",
                        help="run every value (several --sweep flags: every combination) into one folder, one table "
@@ -288,6 +296,14 @@ def run(argv) -> int:
     runs, options, preset = resolve(study, preset, file_settings, args)
     if not (args.no_compile_cache or file_settings.get("no_compile_cache")):
         use_compile_cache()
+    launch = {k: getattr(args, k) if getattr(args, k) is not None else file_settings.get(k)
+              for k in ("coordinator", "num_processes", "process_id")}
+    if study.runner == "seeds" and any(v is not None for v in launch.values()):
+        raise ConfigError("num_processes", launch["num_processes"], "left out for a per-seed study (several "
+                          "processes run the engine's replicates; run seeds as separate commands instead)")
+    distributed.initialize(*launch.values())  # before any device is touched
+    if not distributed.is_writer():
+        options.update(quiet=True, writer=False)
     try:
         opts = run_engine.Options(**options)
     except TypeError as err:

@@ -10,6 +10,7 @@ Every file is written to a temporary name in the same folder and renamed into pl
 never sees half a file and an interrupted run leaves only complete files behind.
 """
 
+import contextlib
 import datetime
 import hashlib
 import importlib.metadata
@@ -111,10 +112,11 @@ def check_writable(out: Path) -> None:
 class RunDir:
     """One run's folder. ``config`` is the JSON-able record of everything that sets the numbers."""
 
-    def __init__(self, out: Path, config: dict):
+    def __init__(self, out: Path, config: dict, writer: bool = True):
         self.out = Path(out)
         self.config = config
         self.hash = config_hash(config)
+        self.writer = writer  # in a multi-process run only process 0 writes; the others read (resume) only
 
     def path(self, name: str) -> Path:
         return self.out / name
@@ -137,18 +139,22 @@ class RunDir:
             return "complete"
         return "resume"
 
-    def lock(self) -> "RunLock":
+    def lock(self):
         """Hold ``<out>/.lock`` (with this process's pid) while writing: a second process given the same folder is
-        refused; a lock left by a process that no longer runs (kill -9) is taken over."""
-        return RunLock(self.out)
+        refused; a lock left by a process that no longer runs (kill -9) is taken over. Readers take no lock."""
+        return RunLock(self.out) if self.writer else contextlib.nullcontext()
 
     def clear(self) -> None:
+        if not self.writer:
+            return
         for name in ("config.json", "checkpoint.npz", "results.jsonl", "samples.npz", "figure.png", "report.md"):
             self.path(name).unlink(missing_ok=True)
 
     def write_config(self, extra: dict) -> None:
         """Write config.json: the config, its hash, ``extra`` (runner, precision, seeds…) and one environment record
         per part of the run — a resumed run appends its own part instead of overwriting the first one's."""
+        if not self.writer:
+            return
         parts = []
         path = self.path("config.json")
         if path.exists():
@@ -161,6 +167,8 @@ class RunDir:
         atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
 
     def save_checkpoint(self, state: LoopState) -> None:
+        if not self.writer:
+            return
         leaves = jax.tree_util.tree_leaves(state.carry)
         arrays = {f"leaf_{i}": a for i, a in enumerate(leaves)}
         arrays.update({f"metric__{k}": v for k, v in state.metrics.items()})
@@ -180,6 +188,8 @@ class RunDir:
             return LoopState(int(z["generation"]), leaves, metrics)
 
     def finish(self, rows: list[dict], samples: dict) -> None:
+        if not self.writer:
+            return
         atomic_write_npz(self.path("samples.npz"), **samples)
         text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
         atomic_write_text(self.path("results.jsonl"), text)

@@ -162,6 +162,7 @@ class Options:
     no_theory: bool = False
     z_tol: float = 4.0
     checkpoint_every: float = 10.0
+    writer: bool = True  # False on processes other than 0 of a multi-process run: compute, write nothing
 
     def __post_init__(self):
         for name in ("overwrite", "publish", "quiet", "no_theory"):
@@ -180,8 +181,9 @@ def run_member(study, family, cfg, out: Path | None, opts: Options, label: str =
     curves, note = theory_for(study, family, cfg, not opts.no_theory)
     record = {"model": study.name, "family": dataclasses.asdict(family), "loop": dataclasses.asdict(cfg)}
     out = out or Path("runs") / f"{study.name}-{cfg.mode}-{config_hash(record)}"
-    check_writable(out)
-    run_dir = RunDir(out, record)
+    if opts.writer:
+        check_writable(out)
+    run_dir = RunDir(out, record, writer=opts.writer)
     with run_dir.lock():
         return _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel), out
 
@@ -223,7 +225,8 @@ def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -
                     time.monotonic() - t0, CompileClock.now() - c0)
     if status != "complete":
         run_dir.finish(rows, metrics)
-    if status != "complete" or not (run_dir.path("figure.png").exists() and run_dir.path("report.md").exists()):
+    if opts.writer and (status != "complete" or not (run_dir.path("figure.png").exists()
+                                                      and run_dir.path("report.md").exists())):
         title = f"{study.name}, {cfg.mode}: " + ", ".join(
             f"{k}={v}" for k, v in dataclasses.asdict(family).items() if k in ("d", "T", "sigma", "design"))
         atomic_write_text(run_dir.path("report.md"), default_table([member]))
@@ -339,7 +342,8 @@ def run(study, runs, preset, opts: Options) -> int:
     markdown, png = preset.report(members) if preset.report else (None, None)
     markdown = markdown if markdown is not None else default_table(members)
     png = png if png is not None else default_figure(members, preset.name, preset.log_y)
-    publish(out, None if preset.name.startswith("sweep-") else preset.name, markdown, png, opts.publish)
+    if opts.writer:
+        publish(out, None if preset.name.startswith("sweep-") else preset.name, markdown, png, opts.publish)
     print(f"runs:    {out}/<member>/results.jsonl")
     return _report_nonfinite(members)
 
@@ -354,7 +358,7 @@ def run_members(study, runs, preset, opts: Options, validated: bool = False) -> 
         for _, _, family, cfg in runs:
             validate(study, family, cfg, opts)
     out = opts.out or Path("runs") / _folder(preset)
-    if opts.publish:
+    if opts.publish and opts.writer:
         check_writable(Path("figures"))
     return [run_member(study, family, cfg, out / folder_name(f"{panel}-{label}" if panel else label), opts, label,
                        panel)[0] for label, panel, family, cfg in runs]

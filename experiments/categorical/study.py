@@ -54,7 +54,8 @@ ZIPF = Study(
 
 STUDIES = [CATEGORICAL, ZIPF]
 
-CPU_TIME = {"categorical-tails": "4.7 min under load ≈ 17", "tale-of-tails": "3.7 min under load", "grokking": "2.5 min under load"}
+CPU_TIME = {"categorical-tails": "4.7 min under load ≈ 17", "tale-of-tails": "3.7 min under load",
+            "grokking": "2.5 min under load"}
 _TAILS = {"V": 10_000, "T": 10_000, "truth": "zipf", "beta": 1.1, "generations": 30, "replicates": 100, "seed": 0}
 TALE_T = (100, 300, 1000, 3000, 10_000, 30_000)
 GROK_T = (100, 300, 1000, 3000, 10_000, 30_000, 100_000)
