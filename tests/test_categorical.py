@@ -63,17 +63,3 @@ def test_multinomial_counts_sum_and_moments():
     cov01 = np.cov(c[:, 0], c[:, 1])[0, 1]
     se = np.sqrt(np.var((c[:, 0] - c[:, 0].mean()) * (c[:, 1] - c[:, 1].mean())) / R)
     assert abs(cov01 - (-m * 0.5 * 0.3)) < 4 * se
-
-
-def test_study_specs_and_presets_are_complete():
-    """Every family field has CLI help; every preset member builds its family and loop config."""
-    from collapse import LoopConfig
-    from experiments.categorical.study import PRESETS, SPECS
-    specs = {s.name: s for s in SPECS}
-    for spec in SPECS:
-        assert {f.name for f in spec.fields()} == set(spec.field_help)
-    for preset in PRESETS:
-        assert preset.figure and preset.runs
-        for run in preset.runs:
-            specs[run.model].family_cls(**run.family)
-            LoopConfig(**run.loop)
