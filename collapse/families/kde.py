@@ -173,7 +173,9 @@ class KDE:
         cdf = jnp.cumsum(params.weights)
         u = jax.random.uniform(k_pick, (size,)) * cdf[-1]
         idx = jnp.clip(jnp.searchsorted(cdf, u, side="right"), 0, cdf.shape[0] - 1)
-        return params.centres[idx] + jax.random.normal(k_noise, (size, self.d)) @ params.chol.T
+        z = jax.random.normal(k_noise, (size, self.d))
+        # z Lᵀ as a broadcast sum: a [size, d] × [d, d] matmul per replicate is slow on CPU once vmapped (d ≤ 10)
+        return params.centres[idx] + jnp.sum(z[:, None, :] * params.chol[None], axis=2)
 
     def generate(self, key, world: KDEWorld, params: KDEParams, size: int) -> KDEData:
         return KDEData(self._draw(key, params, size))
