@@ -6,6 +6,7 @@ Every statistical check is |simulation − theory| < 4 SE with SE from the repli
 """
 
 import functools
+import itertools
 import math
 
 import jax
@@ -79,22 +80,75 @@ FAST = dict(phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(d_eff=st.integers(1, D), mu_norm=st.floats(0.2, 2.0), N=st.sampled_from([300, 3000]), **rates)
 def test_finite_n_centroid_formula_matches_simulation(d_eff, mu_norm, N, p, phi, psi):
     """Σ = I, centroid: (i) the exact conditional formula E[acc | K, a] averaged over the simulated (K, a)
-    (Rao–Blackwell: paired differences); (ii) centroid_finite, which also integrates K and a (when rN ≥ 50,
-    where the normal approximations of the binomials are meant to hold); (iii) r and q."""
+    (Rao–Blackwell: paired differences); (ii) centroid_finite, which also sums over K and a exactly (at every
+    N); (iii) r and q."""
     sim = simulator("centroid", N)(1, d_eff, mu_norm, p, phi, psi)
     r, q, _ = tv.selection_rates(p, phi, psi)
     given_ka = tv.centroid_accuracy_given(mu_norm, d_eff, sim["K"], sim["a"])
     ok, info = within(sim["accuracy"] - given_ka, 0.0)
     assert ok, info
-    if r * N >= 50:
-        ok, info = within(sim["accuracy"], tv.centroid_finite(mu_norm, d_eff, N, r, q))
-        assert ok, info
+    ok, info = within(sim["accuracy"], tv.centroid_finite(mu_norm, d_eff, N, r, q))
+    assert ok, info
     ok, info = within(sim["r"], r)
     assert ok, info
     if r * N >= 50:  # E[W/K] = q exactly when K > 0, and P(K = 0) is negligible here
         ok, info = within(sim["q"], q)
         assert ok, info
     assert np.all(np.isfinite(sim["accuracy"]))
+
+
+# Few kept samples (issue 15): d = 5, ‖μ‖ = 2, (ϕ, ψ) = (0.5, 0.2), where the normal approximation of the two
+# binomial counts misses by ≈ 4–5·10⁻³ (10–17 SE of 10⁵ replicates) and the exact sums must not.
+SMALL_N = [(12, 0.2), (25, 0.4), (30, 0.4)]
+
+
+def _small_n_check(N, p, replicates):
+    sim = simulator("centroid", N, replicates=replicates)(11, 5, 2.0, p, 0.5, 0.2)
+    r, q, _ = tv.selection_rates(p, 0.5, 0.2)
+    exact = within(sim["accuracy"], tv.centroid_finite(2.0, 5, N, r, q))
+    normal = within(sim["accuracy"], tv.centroid_finite_normal(2.0, 5, N, r, q))
+    return exact, normal
+
+
+def test_centroid_finite_is_exact_when_few_samples_are_kept():
+    """N = 12 (rN = 5.3) with 20,000 replicates: the exact binomial sums agree within 4 SE; the normal
+    approximation (centroid_finite before issue 15) does not."""
+    (ok, info), (ok_normal, info_normal) = _small_n_check(*SMALL_N[0], replicates=20_000)
+    assert ok, info
+    assert not ok_normal, info_normal  # the test has the power to see the old error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("N,p", SMALL_N)
+def test_centroid_finite_small_n_large_run(N, p):
+    """10⁵ replicates at N = 12, 25, 30: SE ≈ 4·10⁻⁴, so a 0.5 % bias (≈ 4.6·10⁻³) would be > 10 SE."""
+    (ok, info), (ok_normal, info_normal) = _small_n_check(N, p, replicates=100_000)
+    assert ok, info
+    assert not ok_normal, info_normal
+
+
+def test_exact_sums_with_interpolation_equal_the_direct_sums(monkeypatch):
+    """The Chebyshev interpolation that centroid_finite uses for long supports changes nothing beyond 10⁻⁹
+    (sharpest case tried: d = 2, ‖μ‖ = 2, where the integrand turns fastest in a)."""
+    cases = [(2.0, 2, 1200, 0.7, 0.3), (0.5, 5, 300, 0.9, 0.4), (1.0, 20, 800, 0.5, 0.45)]
+    fast = [tv.centroid_finite(*c) for c in cases]
+    monkeypatch.setattr(tv, "_DIRECT", 10**9)
+    direct = [tv.centroid_finite(*c) for c in cases]
+    np.testing.assert_allclose(fast, direct, atol=1e-9)
+
+
+def test_normal_approximation_error_is_as_stated():
+    """centroid_finite_normal against the exact sums on a grid (d ∈ {2, 20}, ‖μ‖ ∈ {0.3, 2}, r ∈ {0.1, 0.5, 1},
+    q ∈ {0, 0.3}): its worst error is ≤ 0.004 once N ≥ 100 and ≤ 0.003 once rN ≥ 30 (docs/verification.md §3
+    gives the full grid), and it is far off at N = 5 — which is why it is only an approximation."""
+    worst_n100 = worst_rn30 = worst_small = 0.0
+    for d, mu, N, r, q in itertools.product([2, 20], [0.3, 2.0], [5, 30, 100, 300], [0.1, 0.5, 1.0], [0.0, 0.3]):
+        err = abs(tv.centroid_finite_normal(mu, d, N, r, q) - tv.centroid_finite(mu, d, N, r, q))
+        worst_n100 = max(worst_n100, err) if N >= 100 else worst_n100
+        worst_rn30 = max(worst_rn30, err) if r * N >= 30 else worst_rn30
+        worst_small = max(worst_small, err) if N == 5 else worst_small
+    assert worst_n100 < 0.004 and worst_rn30 < 0.003, (worst_n100, worst_rn30)
+    assert worst_small > 0.1
 
 
 @settings(**FAST, max_examples=4)
