@@ -76,8 +76,10 @@ class _Program:
         k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
         confidence = getattr(fam, "confidence", None)
         edit = getattr(fam, "edit", None)
+        design = getattr(fam, "design_matrix", None)
         ctx = StepContext(k_push, None if confidence is None else lambda block: confidence(world, params, block),
-                          None if edit is None else lambda key, block: edit(key, world, params, block))
+                          None if edit is None else lambda key, block: edit(key, world, params, block),
+                          None if design is None else design(world))
         if getattr(pol, "uses_synth", True):
             synth = fam.generate(k_gen, world, params, self.synth_size)
         else:  # token editing rewrites the pool itself; skip sampling a block nobody reads

@@ -259,6 +259,54 @@ def iterated_centroid(mu_norm, d, N, phi, psi, rounds, along, perp2, n_first):
 _RATE_VERIFIERS = ("none", "oracle", "phi-psi", "random")
 
 
+def _rates_of(f):
+    phi_c, psi_c = f.keep_rates
+    if f.verifier == "none":
+        return (1.0, 1.0), (1.0, 1.0)
+    if f.verifier == "oracle":
+        return (1.0, 1.0), (0.0, 0.0)
+    return phi_c, psi_c
+
+
+def _chain_run(f, G):
+    """(index of the first linear rule, distributions [G − index, grid + 1], state accuracies) of the θ-chain
+    for a gmm-classify family, or None where it does not apply: Σ = I, balanced, centroid without intercept,
+    symmetric rate verifier, d ≥ 3, and a first rule whose angle law is known (label-noise generator → its
+    student; a linear generator at a given angle, or fitted to n_real real samples, without flips)."""
+    phi_c, psi_c = _rates_of(f)
+    if not (f.covariance == "isotropic" and f.student == "centroid" and not f.intercept and f.pi_pos == 0.5
+            and f.verifier in _RATE_VERIFIERS and phi_c[0] == phi_c[1] and psi_c[0] == psi_c[1] and f.d >= 3):
+        return None
+    flips = f.flips
+    if f.generator == "label-noise":
+        if flips[0] != flips[1]:
+            return None
+        first = 1
+        r, q, _ = selection_rates(flips[0], phi_c[0], psi_c[0])
+        start = chain.start_from_label_noise(f.mu_norm, f.d, f.N, r, q)
+    elif f.p == 0 and f.p_class is None:
+        first = 0
+        start = (chain.point_mass(math.radians(f.generator_angle)) if f.generator_angle is not None
+                 else chain.start_from_label_noise(f.mu_norm, f.d, f.n_real, 1.0, 0.0))
+    else:
+        return None
+    if G <= first + 1:
+        return None
+    _, dist, state_acc = chain.iterated_distribution(f.mu_norm, f.d, f.N, phi_c[0], psi_c[0], G - first, start)
+    return first, dist, state_acc
+
+
+def iterated_quantiles(family, generations, probs):
+    """[G, len(probs)] quantiles of the accuracy per generation from the θ-chain (NaN where it makes no claim:
+    generations before the first student). [derived, approx: docs/verification.md §5]"""
+    out = np.full((generations, len(probs)), np.nan)
+    run = _chain_run(family, generations)
+    if run is not None:
+        first, dist, state_acc = run
+        out[first + 1:] = chain.quantiles(dist, state_acc, probs)[1:]
+    return out
+
+
 def gmm_classify_theory(family, cfg):
     """Theory curves for the CLI (replace mode): accuracy per generation and, for generation 2, the kept
     fraction r and the error after selection q.
@@ -280,13 +328,10 @@ def gmm_classify_theory(family, cfg):
     flips = f.flips
     p_bar = sum(w * p for w, p in zip(pis, flips, strict=True))
     phi_c, psi_c = f.keep_rates
-    simple = (iso and f.student == "centroid" and not f.intercept and f.verifier in _RATE_VERIFIERS
-              and f.pi_pos == 0.5 and flips[0] == flips[1] and phi_c[0] == phi_c[1] and psi_c[0] == psi_c[1])
     if f.verifier == "none":
         phi_c = psi_c = (1.0, 1.0)
     elif f.verifier == "oracle":
         phi_c, psi_c = (1.0, 1.0), (0.0, 0.0)
-    start = None  # the distribution of the first linear rule's angle (theory.verification_chain)
     if f.generator == "label-noise":
         acc[0] = 1 - p_bar
         r_curve[0], q_curve[0] = 1.0, 0.0
@@ -295,8 +340,6 @@ def gmm_classify_theory(family, cfg):
             r_curve[1], q_curve[1] = r, q
             if iso and f.student == "centroid" and not f.intercept:
                 acc[1] = centroid_finite(f.mu_norm, f.d, f.N, r, q)
-                if simple and f.d >= 3:
-                    start = chain.start_from_label_noise(f.mu_norm, f.d, f.N, r, q)
     elif f.p == 0 and f.p_class is None:
         r_curve[0], q_curve[0] = 1.0, 0.0
         if f.generator_angle is not None:
@@ -304,19 +347,12 @@ def gmm_classify_theory(family, cfg):
             # a unit rule at angle t from Σ⁻¹μ; exact only when Σ = I (otherwise it depends on the draw)
             if iso:
                 acc[0] = float(ndtr(f.mu_norm * math.cos(t)))
-                start = chain.point_mass(t)
         elif iso and f.student == "centroid" and not f.intercept and f.pi_pos == 0.5:
             acc[0] = float(centroid_accuracy_given(f.mu_norm, f.d, f.n_real, 1.0))
-            if f.d >= 3:
-                start = chain.start_from_label_noise(f.mu_norm, f.d, f.n_real, 1.0, 0.0)
-    if simple or (f.generator == "linear" and start is not None and f.verifier in _RATE_VERIFIERS
-                  and f.student == "centroid" and not f.intercept and phi_c[0] == phi_c[1]
-                  and psi_c[0] == psi_c[1]):
-        start_round = 1 if f.generator == "label-noise" else 0  # index of the first linear rule
-        if start is not None and G > start_round + 1 and f.d >= 3:
-            mean, _, _ = chain.iterated_distribution(f.mu_norm, f.d, f.N, phi_c[0], psi_c[0], G - start_round,
-                                                     start)
-            acc[start_round + 1:] = mean[1:]
+    run = _chain_run(f, G)
+    if run is not None:
+        first, dist, state_acc = run
+        acc[first + 1:] = (dist @ state_acc)[1:]
     if np.all(np.isnan(acc)):
         raise TheoryUnavailable("no closed form for this generator / verifier / student / covariance (the "
                                 "tests check the N → ∞ limits of the centroid and least squares)")
