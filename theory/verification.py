@@ -296,6 +296,20 @@ def _chain_run(f, G):
     return first, dist, state_acc
 
 
+def iterated_sd(family, generations):
+    """[G] standard deviation of the accuracy across replicates per generation under the θ-chain (NaN where it
+    makes no claim). Under the theory, the mean of R replicates has SE = sd/√R *including* rare modes that a
+    run may not have sampled (e.g. 0.07 % of p = 0.6 students landing on the Bayes side); the sample SE misses
+    them, so checks of this mean use this null SE (docs/verification.md §5)."""
+    out = np.full(generations, np.nan)
+    run = _chain_run(family, generations)
+    if run is not None:
+        first, dist, state_acc = run
+        mean = dist @ state_acc
+        out[first + 1:] = np.sqrt(np.maximum(dist @ state_acc**2 - mean**2, 0.0))[1:]
+    return out
+
+
 def iterated_quantiles(family, generations, probs):
     """[G, len(probs)] quantiles of the accuracy per generation from the θ-chain (NaN where it makes no claim:
     generations before the first student). [derived, approx: docs/verification.md §5]"""

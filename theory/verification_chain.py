@@ -12,7 +12,10 @@ r = ϕA + ψ(1 − A), and K = 0 gives the zero rule (accuracy ½; the next roun
 This module propagates the *distribution* of θ (not one path): mean, median and any quantile of the accuracy
 Φ(‖μ‖cos θ) per round. Approximations (measured in tests/test_theory_verification.py): the in-plane mean of
 the K kept samples is taken Gaussian with its exact first two moments (CLT), K by Gauss–Hermite on its normal
-law (P(K = 0) exact), and θ on a grid of GRID cells with linear binning. [derived; approx as stated]
+law (P(K = 0) exact), and θ on a grid of GRID cells (each cell's mass placed at its centre). The side of μ a
+student lands on is integrated exactly (a normal CDF in the along-μ coordinate), because the loop amplifies
+it: a quadrature node that wrongly puts 10⁻³ of the mass on the other side of ½ moves the late mean by 10⁻³.
+[derived; approx as stated]
 """
 
 import math
@@ -22,7 +25,7 @@ from scipy.special import ndtr, roots_genlaguerre, roots_hermitenorm
 
 from theory import binomial_sums as bs
 
-GRID = 720  # cells of [0, π]
+GRID = 360  # cells of [0, π]
 _PLANE = 16  # Gauss–Hermite nodes per in-plane coordinate
 _CHI = 16  # generalized Gauss–Laguerre nodes for the orthogonal χ²
 _KN = 5  # Gauss–Hermite nodes for the kept count
@@ -55,24 +58,33 @@ def _bin(theta, weight, grid):
     return out + np.bincount((j + 1).ravel(), (weight * frac).ravel(), grid)
 
 
+def _cot_edges(grid):
+    """cot of the cell edges 0, h, …, π (±inf at the ends)."""
+    edges = np.linspace(0, math.pi, grid + 1)
+    with np.errstate(divide="ignore"):
+        cot = np.cos(edges) / np.sin(edges)
+    cot[0], cot[-1] = np.inf, -np.inf
+    return cot
+
+
 def label_noise_law(mu_norm, d, N, r, q, grid=GRID):
-    """(mass on the θ grid [grid], P(K = 0)) of the centroid fitted to N samples whose kept labels (K ~ Bin(N,
-    r)) are wrong independently with probability q: ŵ = aμ + g/√K, a = 1 − 2W/K, W ~ Bin(K, q) (exact sums over
-    K and W; Gauss–Hermite and Laguerre nodes for g's component along μ and its χ²_{d−1} remainder)."""
-    g, wg = _gh(_PLANE)
+    """(mass per θ cell [grid], P(K = 0)) of the centroid fitted to N samples whose kept labels (K ~ Bin(N, r))
+    are wrong independently with probability q: ŵ = aμ + g/√K, a = 1 − 2W/K, W ~ Bin(K, q). Exact sums over K
+    and W, exact in g's component along μ (θ < θ_j ⟺ a‖μ‖√K + g₁ > cot θ_j·χ, a normal CDF), Gauss–Laguerre
+    nodes for the χ²_{d−1} remainder."""
     chi, wc = _chi2(d - 1, _CHI)
+    cot = _cot_edges(grid)
     Ks, pK = bs.support(int(N), float(r))
     zero = float(pK[Ks == 0].sum())
-    mass = np.zeros(grid)
+    cdf = np.zeros(grid + 1)
     for K, pk in zip(Ks[Ks > 0], pK[Ks > 0], strict=True):
         W, pW = bs.support(int(K), float(q))
-        a = 1 - 2 * W / K
-        along = np.broadcast_to(a[:, None, None] * mu_norm * math.sqrt(K) + g[None, :, None],
-                                (a.size, g.size, chi.size))
-        theta = np.arctan2(np.broadcast_to(np.sqrt(chi)[None, None, :], along.shape), along)
-        weight = pk * pW[:, None, None] * wg[None, :, None] * wc[None, None, :]
-        mass += _bin(theta, weight, grid)
-    return mass, zero
+        shift = (1 - 2 * W / K) * mu_norm * math.sqrt(K)  # [W]
+        with np.errstate(invalid="ignore"):
+            arg = shift[:, None, None] - cot[None, None, :] * np.sqrt(chi)[None, :, None]
+        arg = np.where(np.isnan(arg), -np.inf * np.sign(cot)[None, None, :], arg)  # inf·0 at the ends
+        cdf += pk * np.einsum("w,c,wce->e", pW, wc, ndtr(arg))
+    return np.diff(cdf), zero
 
 
 def kept_moments(mu_norm, theta, phi, psi):
@@ -94,31 +106,38 @@ def kept_moments(mu_norm, theta, phi, psi):
 
 
 def transition(mu_norm, d, N, phi, psi, grid=GRID):
-    """[grid + 1, grid + 1] row-stochastic matrix of θ_t → θ_{t+1}; the last state is the zero rule."""
+    """[grid + 1, grid + 1] row-stochastic matrix of θ_t → θ_{t+1}; the last state is the zero rule.
+
+    With √K·ŵ' = (a, b) in the plane (a along μ) plus an orthogonal part of squared norm χ²_{d−2}:
+    θ' < θ_j ⟺ a > cot θ_j·sqrt(b² + χ²), integrated exactly in a given b (a normal CDF), by Gauss–Hermite in
+    b, Gauss–Laguerre in χ² and Gauss–Hermite in K."""
     th = centres(grid)
     mean, cov, r = kept_moments(mu_norm, th, phi, psi)
-    chol = np.linalg.cholesky(cov + 1e-15 * np.eye(2))
     g, wg = _gh(_PLANE)
     kx, kw = _gh(_KN)
     chi, wc = _chi2(d - 2, _CHI)
-    z = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)  # [P, 2]
-    wz = np.outer(wg, wg).ravel()
+    cot = _cot_edges(grid)
     P = np.zeros((grid + 1, grid + 1))
     for i in range(grid):
         rk = r[i]
         p_zero = (1 - rk) ** N
         P[i, grid] = p_zero
-        sd = math.sqrt(N * rk * (1 - rk))
-        K = np.maximum(N * rk + sd * kx, 1.0)  # [k]
-        # √K·V̄ = √K·m + chol·z in (e, f); rotate to (u, in-plane ⊥ u)
-        v = np.sqrt(K)[:, None, None] * mean[i] + (z @ chol[i].T)[None]  # [k, P, 2]
         c, s_ = math.cos(th[i]), math.sin(th[i])
-        a = v[..., 0] * c - v[..., 1] * s_
-        b = v[..., 0] * s_ + v[..., 1] * c
-        R = np.sqrt(b[..., None] ** 2 + chi)  # [k, P, c]
-        theta = np.arctan2(R, np.broadcast_to(a[..., None], R.shape))
-        weight = (1 - p_zero) * kw[:, None, None] * wz[None, :, None] * wc[None, None, :]
-        P[i, :grid] = _bin(theta, weight, grid)
+        rot = np.array([[c, -s_], [s_, c]])  # (e, f) -> (along μ, in-plane ⊥ μ)
+        m_ab, S = rot @ mean[i], rot @ cov[i] @ rot.T
+        var_b = S[1, 1]
+        beta = S[0, 1] / var_b
+        sd_a = math.sqrt(max(S[0, 0] - S[0, 1] * beta, 1e-300))
+        sd = math.sqrt(N * rk * (1 - rk))
+        root_k = np.sqrt(np.maximum(N * rk + sd * kx, 1.0))  # [k]
+        b = root_k[:, None] * m_ab[1] + math.sqrt(var_b) * g[None, :]  # [k, g]
+        a_mean = root_k[:, None] * m_ab[0] + beta * (b - root_k[:, None] * m_ab[1])
+        R = np.sqrt(b[..., None] ** 2 + chi)  # [k, g, c]
+        with np.errstate(invalid="ignore"):
+            arg = (a_mean[..., None, None] - R[..., None] * cot) / sd_a  # [k, g, c, e]
+        arg = np.where(np.isnan(arg), -np.inf * np.sign(cot), arg)
+        cdf = np.einsum("k,g,c,kgce->e", kw, wg, wc, ndtr(arg))
+        P[i, :grid] = (1 - p_zero) * np.diff(cdf)
     # zero rule: fair-coin labels, i.e. label noise ½ before selection
     r0 = (phi + psi) / 2
     mass, zero = label_noise_law(mu_norm, d, N, r0, psi / (phi + psi) if phi + psi > 0 else 0.5, grid)
