@@ -127,6 +127,22 @@ def test_centroid_finite_small_n_large_run(N, p):
     assert not ok_normal, info_normal
 
 
+EDGES = [(1, 2.0, 3, 0.05, 1.0, 1.0), (20, 0.5, 5, 0.9, 1.0, 0.3), (20, 2.0, 2, 0.0, 1.0, 1.0),
+         (3, 1.0, 8, 0.5, 0.9, 0.1), (20, 1.0, 40, 0.97, 0.2, 1.0)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d_eff,mu_norm,N,p,phi,psi", EDGES)
+def test_centroid_finite_at_the_edges(d_eff, mu_norm, N, p, phi, psi):
+    """Issue 15's bar for an exact function: the smallest N (2–8, where K = 0 has real mass), d = 1, extreme p
+    (0.05, 0.9, 0.97) and strict verifiers, 10⁵ replicates; the test also asserts 4 SE < 0.5 % of the value."""
+    sim = simulator("centroid", N, replicates=100_000)(13, d_eff, mu_norm, p, phi, psi)
+    r, q, _ = tv.selection_rates(p, phi, psi)
+    ok, info = within(sim["accuracy"], tv.centroid_finite(mu_norm, d_eff, N, r, q))
+    assert ok, info
+    assert 4 * info[2] < 0.005 * info[1], info  # 4 SE below a 0.5 % bias: the run could see one
+
+
 def test_exact_sums_with_interpolation_equal_the_direct_sums(monkeypatch):
     """The Chebyshev interpolation that centroid_finite uses for long supports changes nothing beyond 10⁻⁹
     (sharpest case tried: d = 2, ‖μ‖ = 2, where the integrand turns fastest in a)."""
