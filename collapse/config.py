@@ -8,7 +8,7 @@ from collapse.validate import check_fields
 
 Mode = Literal["replace", "accumulate", "accumulate-subsample", "mix", "fresh", "edit"]
 MODES = get_args(Mode)
-EditSchedule = Literal["disjoint", "geometric", "iid", "confidence", "explicit", "tokens"]
+EditSchedule = Literal["disjoint", "geometric", "iid", "confidence", "explicit", "tokens", "leverage", "adversarial"]
 EDIT_SCHEDULES = get_args(EditSchedule)
 
 
@@ -33,7 +33,11 @@ class LoopConfig:
         labels the current model fits best), "explicit" (``edit_masks``: G − 1 rows of T zeros/ones,
         row j forming generation j + 2), "tokens" (token-level ToEdit: the family's ``edit`` operator
         rewrites the current block with model n − 1 as the prior; which tokens change is decided by the
-        family's edit rule, not by f — see collapse/lm/edit.py).
+        family's edit rule, not by f — see collapse/lm/edit.py), "leverage" (disjoint, round(f·T) labels per
+        generation, the never-edited rows of highest leverage hᵢ = xᵢᵀ(XᵀX)⁻¹xᵢ first), "adversarial" (disjoint,
+        round(f·T) per generation, the rows most aligned with the weakest direction of XᵀX first). Both depend
+        on the design only (not on the noise) and need a family that exposes it (``design_matrix``); they
+        show that the c·Φ bound for disjoint masks needs masks independent of the design (docs/toedit.md).
     """
 
     mode: str = "replace"

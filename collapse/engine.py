@@ -18,7 +18,7 @@ import numpy as np
 
 from collapse.config import LoopConfig
 from collapse.distributed import gather, put_global
-from collapse.families.base import ConfidenceFamily, EditFamily, Segment
+from collapse.families.base import ConfidenceFamily, DesignFamily, EditFamily, Segment
 from collapse.policies import StepContext, make_policy, weight_dtype
 from collapse.sharding import cpu_pool_deadlock_risk, padded_count, replicate_sharding
 
@@ -84,7 +84,8 @@ class _Program:
         ctx = StepContext(
             k_push,
             (lambda block: fam.confidence(world, params, block)) if isinstance(fam, ConfidenceFamily) else None,
-            (lambda key, block: fam.edit(key, world, params, block)) if isinstance(fam, EditFamily) else None)
+            (lambda key, block: fam.edit(key, world, params, block)) if isinstance(fam, EditFamily) else None,
+            fam.design_matrix(world) if isinstance(fam, DesignFamily) else None)
         if getattr(pol, "uses_synth", True):
             synth = fam.generate(k_gen, world, params, self.synth_size)
         else:  # token editing rewrites the pool itself; skip sampling a block nobody reads

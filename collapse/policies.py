@@ -29,6 +29,7 @@ class StepContext(NamedTuple):
     key: Any
     confidence: Callable | None
     edit: Callable | None = None
+    design: Any = None  # the fixed design X [T, d] of a regression family (design-dependent edit masks), or None
 
 
 def weight_dtype(block):
@@ -239,10 +240,16 @@ class Edit:
             require(ctx.confidence is not None, "edit_schedule", self.schedule,
                     "used with a family that defines confidence(world, params, block)")
             return _ranks(ctx.confidence(pool["block"])) < round(self.fraction * T)
-        # disjoint / geometric: the `size` never-edited rows with the highest random priority
+        # disjoint / geometric / leverage / adversarial: the `size` never-edited rows of highest priority
         size = jnp.round(self.fraction * T * self.eta ** (n - 2)) if self.schedule == "geometric" \
             else round(self.fraction * T)
-        priority = jnp.where(pool["edited"], -1.0, jax.random.uniform(ctx.key, (T,)))
+        if self.schedule in ("leverage", "adversarial"):
+            require(ctx.design is not None, "edit_schedule", self.schedule,
+                    "used with a family on one fixed design that exposes it (linear, design=fixed)")
+            score = _design_priority(ctx.design, self.schedule)
+        else:
+            score = jax.random.uniform(ctx.key, (T,))
+        priority = jnp.where(pool["edited"], -jnp.inf, score)
         return (_ranks(priority) < size) & ~pool["edited"]
 
     def push(self, pool, synth, n, ctx):
@@ -262,6 +269,16 @@ class Edit:
                    "eligible_fraction": jnp.sum(pool["eligible"]) / scored,
                    "eligible_overlap": pool["eligible_overlap"], "changed_overlap": pool["changed_overlap"]}
         return out
+
+
+def _design_priority(X, schedule):
+    """Noise-independent edit priorities from the design: leverage hᵢ = xᵢᵀ(XᵀX)⁻¹xᵢ, or (adversarial) the
+    squared component (uᵀxᵢ)² along the eigenvector u of XᵀX with the smallest eigenvalue (docs/toedit.md §2b)."""
+    gram = X.T @ X
+    if schedule == "leverage":
+        return jnp.sum(X * jnp.linalg.solve(gram, X.T).T, axis=1)
+    _, vecs = jnp.linalg.eigh(gram)
+    return (X @ vecs[:, 0]) ** 2
 
 
 class Policy(Protocol):

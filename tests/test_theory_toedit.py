@@ -208,3 +208,68 @@ def test_cli_rejects_a_badly_shaped_mask_file_in_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "edit_masks must be zeros and ones" in proc.stderr and not (tmp_path / "r").exists()
+
+
+# -- issue 15: masks chosen from the design ----------------------------------------------------------------
+from theory.toedit import (  # noqa: E402
+    design_masks,
+    disjoint_edit_bound,
+    draw_designs,
+    leverage_weighted_bound,
+    sample_masks,
+)
+
+
+@pytest.mark.parametrize("schedule", ["leverage", pytest.param("adversarial", marks=pytest.mark.slow)])
+def test_design_schedules_match_the_exact_recursion(schedule):
+    """The engine's leverage / adversarial masks (collapse.policies) are the ones theory.toedit.design_masks
+    builds: the simulated E_test equals the exact recursion averaged over designs, within 4 SE."""
+    fam = LinearRegression(d=5, T=40, sigma=1.0)
+    cfg = LoopConfig(mode="edit", edit_schedule=schedule, edit_fraction=0.1, generations=8, replicates=1000, seed=2)
+    m = run_loop(fam, cfg)
+    result = check(m["E_test"], linear_theory(fam, cfg)[0])
+    assert result.agree, result.summary()
+    np.testing.assert_allclose(m["edit_fraction"][1:], 0.1)
+    np.testing.assert_allclose(m["edited_ever"][-1], 0.7)  # disjoint: 7 blocks of 4 rows
+
+
+def test_leverage_schedule_breaks_the_random_mask_bound():
+    """Issue 15: disjoint masks independent of the noise but chosen from the design (highest leverage first)
+    exceed c·Φ_n — the bound disjoint_edit_bound was labelled with for all disjoint masks. Exact recursion over
+    400 designs at d = 5, T = 40, f = 0.1: the excess at its worst generation is > 10 SE (≈ 0.35·c); random masks
+    on the same designs stay below it."""
+    d, T, f, G = 5, 40, 0.1, 12
+    bound = disjoint_edit_bound(d, T, 1.0, 1.0, "disjoint", f, 1.0, G)
+    X = draw_designs(np.random.default_rng(7), d, T, np.ones(d), 400)
+    lev = exact_recursion(X, design_masks(X, "leverage", f, G), 1.0, 1.0)
+    rnd = exact_recursion(X, sample_masks(np.random.default_rng(8), "disjoint", T, f, 1.0, G, 400), 1.0, 1.0)
+    z_lev = (lev.mean(0) - bound) / (lev.std(0, ddof=1) / math.sqrt(400))
+    z_rnd = (rnd.mean(0) - bound) / (rnd.std(0, ddof=1) / math.sqrt(400))
+    assert z_lev.max() > 10, z_lev
+    assert z_rnd.max() < 4, z_rnd
+
+
+def _weighted_excess(schedule, d, T, f, n, seed):
+    G = 2 + math.ceil(1 / f)
+    rng = np.random.default_rng(seed)
+    X = draw_designs(rng, d, T, np.ones(d), n)
+    M = (sample_masks(rng, "disjoint", T, f, 1.0, G, n) if schedule == "random"
+         else design_masks(X, schedule, f, G))
+    diff = exact_recursion(X, M, 1.0, 1.0) - leverage_weighted_bound(X, M, 1.0, 1.0)
+    return diff.mean(0) / (diff.std(0, ddof=1) / math.sqrt(n))
+
+
+@pytest.mark.parametrize("schedule", ["random", "leverage"])
+def test_leverage_weighted_bound_holds_for_random_and_leverage_masks(schedule):
+    """c·Φ_n with leverage-weighted fractions φ_k = Σ_{i∈M_k} hᵢ/d: mean error not above it (4 SE, 300 designs)."""
+    for d, T, f in [(5, 40, 0.1), (10, 40, 0.25)]:
+        z = _weighted_excess(schedule, d, T, f, 300, seed=11)
+        assert z.max() < 4, (d, T, f, z)
+
+
+@pytest.mark.slow
+def test_adversarial_masks_break_the_leverage_weighted_bound():
+    """The weakest-direction-first schedule (noise-independent, disjoint) exceeds even the leverage-weighted
+    bound: the worst case over such masks is directional, not a function of the leverages alone."""
+    z = _weighted_excess("adversarial", 3, 60, 0.05, 800, seed=12)
+    assert z.max() > 4, z

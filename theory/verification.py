@@ -13,6 +13,8 @@ import math
 import numpy as np
 from scipy.special import ndtr, roots_genlaguerre, roots_hermitenorm
 
+from theory import binomial_sums as _bs
+from theory import verification_chain as chain
 from theory.curves import TheoryCurve, TheoryUnavailable
 
 _NORMAL = 40  # Gauss–Hermite nodes for the along-μ noise
@@ -122,9 +124,65 @@ def centroid_accuracy_given(mu_norm, d, K, a, extra_perp=0.0) -> np.ndarray:
 def centroid_finite(mu_norm, d, N, r, q) -> float:
     """Expected accuracy of the centroid student on N synthesized samples, Σ = I, label-noise generator, a
     verifier that sees only (y, y'), no intercept: E over the kept count K ~ Bin(N, r) and the wrong kept count
-    W | K ~ Bin(K, q) (a = 1 − 2W/K) of centroid_accuracy_given — both binomials by their normal
-    approximation with Gauss–Hermite nodes. [derived: docs/verification.md §3; the only approximations are
-    the normal ones for K and W, which matter when rN or rNq(1−q) is small]"""
+    W | K ~ Bin(K, q) (a = 1 − 2W/K) of centroid_accuracy_given, by exact binomial sums (K = 0 gives the zero
+    rule, ½). [derived: docs/verification.md §3] Numerical error only: the binomial tails beyond 2·10⁻¹³ of
+    the mass are dropped, centroid_accuracy_given is a 40 × 40-node quadrature, and when a count's support has
+    more than 64 points the sum runs over a Chebyshev interpolant of the smooth integrand (64 nodes in a, 32 in
+    K; measured against the direct sum in tests/test_theory_verification.py)."""
+    if r <= 0 or N <= 0:
+        return 0.5
+    Ks, pK = _bs.support(int(N), float(r))
+    zero = float(pK[Ks == 0].sum())
+    Ks, pK = Ks[Ks > 0], pK[Ks > 0]
+    total = 0.5 * zero
+    if Ks.size > _DIRECT and Ks.min() >= _SMOOTH_K and d > 1:
+        total += _sum_interpolating_k(mu_norm, d, Ks, pK, q)
+    else:
+        total += sum(w * _mean_over_wrong(mu_norm, d, K, q) for K, w in zip(Ks, pK, strict=True))
+    return float(total / (zero + pK.sum()))
+
+
+_DIRECT = 64  # more support points than this: sum over a Chebyshev interpolant
+_SMOOTH_K = 30  # interpolate in K only where every K is at least this (1/√K is smooth there)
+_CHEB_K = 32
+
+
+def _wrong_support(K, q):
+    W, pW = _bs.support(int(K), float(q))
+    return 1 - 2 * W / K, pW / pW.sum()
+
+
+def _mean_over_wrong(mu_norm, d, K, q):
+    """E over W ~ Bin(K, q) of centroid_accuracy_given(K, 1 − 2W/K)."""
+    a, pW = _wrong_support(K, q)
+    if a.size <= _DIRECT or d == 1:
+        return float(pW @ centroid_accuracy_given(mu_norm, d, K, a))
+    nodes = _bs.cheb_nodes(a.min(), a.max(), _DIRECT)
+    return float(pW @ _bs.cheb_basis(nodes, a) @ centroid_accuracy_given(mu_norm, d, K, nodes))
+
+
+def _sum_interpolating_k(mu_norm, d, Ks, pK, q):
+    """Σ_K P(K) E_W g(K, a) with g interpolated on a Chebyshev grid in (K, a) spanning every (K, W) in the
+    supports; the binomial weights themselves are exact."""
+    per_k = [_wrong_support(K, q) for K in Ks]
+    a_lo = min(a.min() for a, _ in per_k)
+    a_hi = max(a.max() for a, _ in per_k)
+    if a_hi - a_lo < 1e-12:  # q ∈ {0, 1}: a is constant
+        return float(pK @ centroid_accuracy_given(mu_norm, d, Ks.astype(float), a_lo))
+    a_nodes = _bs.cheb_nodes(a_lo, a_hi, _DIRECT)
+    k_nodes = _bs.cheb_nodes(float(Ks.min()), float(Ks.max()), _CHEB_K)
+    grid = centroid_accuracy_given(mu_norm, d, k_nodes[:, None], a_nodes[None, :])  # [nK, na]
+    a_moments = np.stack([pW @ _bs.cheb_basis(a_nodes, a) for a, pW in per_k])  # [K, na]
+    k_basis = _bs.cheb_basis(k_nodes, Ks.astype(float))  # [K, nK]
+    return float(np.einsum("k,kj,ji,ki->", pK, k_basis, grid, a_moments))
+
+
+def centroid_finite_normal(mu_norm, d, N, r, q) -> float:
+    """The fast approximation of centroid_finite: both binomials (K and W | K) by their normal approximation
+    with 12 × 12 Gauss–Hermite nodes. [approx: derived, docs/verification.md §3] It was labelled exact until
+    issue 15; its error is largest when few samples are kept (rN ≲ 30): the measured worst error over the grid
+    of tests/test_theory_verification.py::test_normal_approximation_error_is_as_stated is stated there and in
+    docs/verification.md §3."""
     if r <= 0 or N <= 0:
         return 0.5
     x, w = _hermite(_COUNTS)
@@ -164,16 +222,17 @@ def _phi_density(s):
 
 
 def iterated_centroid(mu_norm, d, N, phi, psi, rounds, along, perp2, n_first):
-    """Approximate accuracy per round of the iterated loop: the centroid student (Σ = I, balanced, no
-    intercept) of round t labels round t+1's N fresh inputs by sign(ŵ_tᵀx), a (ϕ, ψ) verifier keyed on the
-    label's correctness selects, and the next centroid is fitted. With ŵ_t = α u + β v (u = μ/‖μ‖, v ⊥ u),
-    cos θ = α/sqrt(α²+β²), s = ‖μ‖cos θ, A = Φ(s) (the generator's accuracy), the population centroid of the
-    kept data is [(ϕA − ψ(1−A))μ + (ϕ+ψ)φ(s)ŵ/‖ŵ‖]/r with r = ϕA + ψ(1−A), and the sample centroid adds
-    N(0, I/(rN)) noise. Tracking α and E β² (high-dimensional concentration: β² is replaced by its mean) gives
+    """One deterministic path of the iterated loop (the *typical* replicate, not the mean): the centroid student
+    (Σ = I, balanced, no intercept) of round t labels round t+1's N fresh inputs by sign(ŵ_tᵀx), a (ϕ, ψ)
+    verifier keyed on the label's correctness selects, and the next centroid is fitted. With ŵ_t = α u + β v
+    (u = μ/‖μ‖, v ⊥ u), cos θ = α/sqrt(α²+β²), s = ‖μ‖cos θ, A = Φ(s), the population centroid of the kept data
+    is [(ϕA − ψ(1−A))μ + (ϕ+ψ)φ(s)ŵ/‖ŵ‖]/r with r = ϕA + ψ(1−A), and the sample centroid adds N(0, I/(rN))
+    noise. Tracking α and E β² (β² replaced by its mean, α's round-to-round randomness ignored) gives
     α' = [(ϕA − ψ(1−A))‖μ‖ + (ϕ+ψ)φ(s)cos θ]/r, β'² = [(ϕ+ψ)φ(s) sin θ / r]² + (d−1)/(rN).
-    Round 1 starts from (along, perp2) = (α, β²) of the given model fitted on n_first samples (its noise is
-    included in the first accuracy through centroid_accuracy_given). Returns accuracies of rounds 1..rounds
-    (round 1 = the given model). [approx: derived in docs/verification.md §5]"""
+    Returns accuracies of rounds 1..rounds (round 1 = the given model at (along, perp2), fitted on n_first).
+    [approx: derived in docs/verification.md §5] Issue 15: this follows one path, so it tracks the *median*
+    replicate roughly and misses the mean by tens of SE in the transient (p = 0.6, d = 50, N = 500) and
+    everywhere at small d·N; the mean (and any quantile) is theory.verification_chain, which the CLI uses."""
     if n_first <= 0:  # nothing kept in round 1: the zero rule, and it labels with fair coins afterwards
         return np.full(rounds, 0.5)
     acc = [float(centroid_accuracy_given(mu_norm, d, n_first, along / mu_norm if mu_norm else 0.0, perp2))]
@@ -200,6 +259,68 @@ def iterated_centroid(mu_norm, d, N, phi, psi, rounds, along, perp2, n_first):
 _RATE_VERIFIERS = ("none", "oracle", "phi-psi", "random")
 
 
+def _rates_of(f):
+    phi_c, psi_c = f.keep_rates
+    if f.verifier == "none":
+        return (1.0, 1.0), (1.0, 1.0)
+    if f.verifier == "oracle":
+        return (1.0, 1.0), (0.0, 0.0)
+    return phi_c, psi_c
+
+
+def _chain_run(f, G):
+    """(index of the first linear rule, distributions [G − index, grid + 1], state accuracies) of the θ-chain
+    for a gmm-classify family, or None where it does not apply: Σ = I, balanced, centroid without intercept,
+    symmetric rate verifier, d ≥ 3, and a first rule whose angle law is known (label-noise generator → its
+    student; a linear generator at a given angle, or fitted to n_real real samples, without flips)."""
+    phi_c, psi_c = _rates_of(f)
+    if not (f.covariance == "isotropic" and f.student == "centroid" and not f.intercept and f.pi_pos == 0.5
+            and f.verifier in _RATE_VERIFIERS and phi_c[0] == phi_c[1] and psi_c[0] == psi_c[1] and f.d >= 3):
+        return None
+    flips = f.flips
+    if f.generator == "label-noise":
+        if flips[0] != flips[1]:
+            return None
+        first = 1
+        r, q, _ = selection_rates(flips[0], phi_c[0], psi_c[0])
+        start = chain.start_from_label_noise(f.mu_norm, f.d, f.N, r, q)
+    elif f.p == 0 and f.p_class is None:
+        first = 0
+        start = (chain.point_mass(math.radians(f.generator_angle)) if f.generator_angle is not None
+                 else chain.start_from_label_noise(f.mu_norm, f.d, f.n_real, 1.0, 0.0))
+    else:
+        return None
+    if G <= first + 1:
+        return None
+    _, dist, state_acc = chain.iterated_distribution(f.mu_norm, f.d, f.N, phi_c[0], psi_c[0], G - first, start)
+    return first, dist, state_acc
+
+
+def iterated_sd(family, generations):
+    """[G] standard deviation of the accuracy across replicates per generation under the θ-chain (NaN where it
+    makes no claim). Under the theory, the mean of R replicates has SE = sd/√R *including* rare modes that a
+    run may not have sampled (e.g. 0.07 % of p = 0.6 students landing on the Bayes side); the sample SE misses
+    them, so checks of this mean use this null SE (docs/verification.md §5)."""
+    out = np.full(generations, np.nan)
+    run = _chain_run(family, generations)
+    if run is not None:
+        first, dist, state_acc = run
+        mean = dist @ state_acc
+        out[first + 1:] = np.sqrt(np.maximum(dist @ state_acc**2 - mean**2, 0.0))[1:]
+    return out
+
+
+def iterated_quantiles(family, generations, probs):
+    """[G, len(probs)] quantiles of the accuracy per generation from the θ-chain (NaN where it makes no claim:
+    generations before the first student). [derived, approx: docs/verification.md §5]"""
+    out = np.full((generations, len(probs)), np.nan)
+    run = _chain_run(family, generations)
+    if run is not None:
+        first, dist, state_acc = run
+        out[first + 1:] = chain.quantiles(dist, state_acc, probs)[1:]
+    return out
+
+
 def gmm_classify_theory(family, cfg):
     """Theory curves for the CLI (replace mode): accuracy per generation and, for generation 2, the kept
     fraction r and the error after selection q.
@@ -207,8 +328,9 @@ def gmm_classify_theory(family, cfg):
     Generation 1: the generator (label noise: 1 − p̄, exact; a given linear generator: exact; a centroid fitted
     to n_real real samples, Σ = I: centroid_accuracy_given). Generation 2 with a label-noise generator, a rate
     verifier and the centroid student without intercept, Σ = I: centroid_finite. Later generations with the
-    centroid, Σ = I, balanced classes, symmetric rates: iterated_centroid (approximate; reported, so a
-    disagreement is visible). Elsewhere NaN (no claim; the N → ∞ limits are checked by the tests)."""
+    centroid, Σ = I, balanced classes, symmetric rates, d ≥ 3: the mean of theory.verification_chain
+    (approximate, error measured in docs/verification.md §5). Elsewhere NaN (no claim; the N → ∞ limits are
+    checked by the tests)."""
     if cfg.mode != "replace":
         raise TheoryUnavailable("closed forms cover replace mode (each generation trains on its own synthesized "
                                 "data) only")
@@ -220,13 +342,10 @@ def gmm_classify_theory(family, cfg):
     flips = f.flips
     p_bar = sum(w * p for w, p in zip(pis, flips, strict=True))
     phi_c, psi_c = f.keep_rates
-    simple = (iso and f.student == "centroid" and not f.intercept and f.verifier in _RATE_VERIFIERS
-              and f.pi_pos == 0.5 and flips[0] == flips[1] and phi_c[0] == phi_c[1] and psi_c[0] == psi_c[1])
     if f.verifier == "none":
         phi_c = psi_c = (1.0, 1.0)
     elif f.verifier == "oracle":
         phi_c, psi_c = (1.0, 1.0), (0.0, 0.0)
-    along = perp2 = n_first = None
     if f.generator == "label-noise":
         acc[0] = 1 - p_bar
         r_curve[0], q_curve[0] = 1.0, 0.0
@@ -235,8 +354,6 @@ def gmm_classify_theory(family, cfg):
             r_curve[1], q_curve[1] = r, q
             if iso and f.student == "centroid" and not f.intercept:
                 acc[1] = centroid_finite(f.mu_norm, f.d, f.N, r, q)
-                if simple:
-                    along, perp2, n_first = (1 - 2 * q) * f.mu_norm, 0.0, r * f.N
     elif f.p == 0 and f.p_class is None:
         r_curve[0], q_curve[0] = 1.0, 0.0
         if f.generator_angle is not None:
@@ -244,28 +361,22 @@ def gmm_classify_theory(family, cfg):
             # a unit rule at angle t from Σ⁻¹μ; exact only when Σ = I (otherwise it depends on the draw)
             if iso:
                 acc[0] = float(ndtr(f.mu_norm * math.cos(t)))
-                along, perp2, n_first = math.cos(t), math.sin(t) ** 2, math.inf
         elif iso and f.student == "centroid" and not f.intercept and f.pi_pos == 0.5:
             acc[0] = float(centroid_accuracy_given(f.mu_norm, f.d, f.n_real, 1.0))
-            along, perp2, n_first = f.mu_norm, 0.0, f.n_real
-    if simple or (f.generator == "linear" and along is not None and f.verifier in _RATE_VERIFIERS
-                  and f.student == "centroid" and not f.intercept and phi_c[0] == phi_c[1]
-                  and psi_c[0] == psi_c[1]):
-        start = 1 if f.generator == "label-noise" else 0
-        if along is not None and G > start:
-            if math.isinf(n_first):  # a given rule: no sampling noise in round 1
-                n_first = 1e300
-            it = iterated_centroid(f.mu_norm, f.d, f.N, phi_c[0], psi_c[0], G - start, along, perp2, n_first)
-            acc[start + 1:] = it[1:]
+    run = _chain_run(f, G)
+    if run is not None:
+        first, dist, state_acc = run
+        acc[first + 1:] = (dist @ state_acc)[1:]
     if np.all(np.isnan(acc)):
         raise TheoryUnavailable("no closed form for this generator / verifier / student / covariance (the "
                                 "tests check the N → ∞ limits of the centroid and least squares)")
-    src = "Feng et al. 2025 setting (arXiv 2406.07515); finite-N centroid and iterated recursion derived, " \
-          "docs/verification.md"
+    src = "Feng et al. 2025 setting (arXiv 2406.07515 §2); finite-N centroid (exact sums) and the θ-chain of " \
+          "the iterated loop derived, docs/verification.md §3, §5"
     # Deterministic entries (the generator's exact accuracy, r = 1 and q = 0 on real data) have zero simulated
     # variance: a 1e-12 allowance absorbs float64 rounding between the JAX and NumPy evaluations.
     tiny = np.full(G, 1e-12)
-    return [TheoryCurve("accuracy (exact generator; finite-N centroid; iterated recursion, approx.)", acc, src,
+    return [TheoryCurve("accuracy (exact generator; finite-N centroid; iterated loop: mean of the θ-chain, "
+                        "approx.)", acc, src,
                         metric="accuracy", se=tiny),
             TheoryCurve("kept fraction r = Σπ_y r_y", r_curve, "stated (Feng et al. 2025)", metric="r", se=tiny),
             TheoryCurve("error after selection q", q_curve, "stated (Feng et al. 2025)", metric="q", se=tiny)]

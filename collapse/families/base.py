@@ -75,3 +75,12 @@ class EditFamily(Protocol):
 
     def edit(self, key, world: World, params: Params, block: Data):
         """(edited block, eligible mask, changed mask)."""
+
+
+@runtime_checkable
+class DesignFamily(Protocol):
+    """Optional capability: the fixed design X [T, d] of a regression family (the design-dependent "leverage" and
+    "adversarial" edit schedules need it)."""
+
+    def design_matrix(self, world: World) -> Array:
+        """[T, d]."""

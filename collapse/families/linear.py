@@ -169,6 +169,11 @@ class LinearRegression:
         err = (params - world.w_star) * world.scale
         return {"E_test": jnp.sum(err**2)}
 
+    def design_matrix(self, world: LinearWorld):
+        """The fixed design X [T, d] that edit masks may depend on (leverage / adversarial schedules); None
+        under a fresh design."""
+        return world.x_real if self.design == "fixed" else None
+
     def confidence(self, world: LinearWorld, params, block: LinearData):
         """−|yᵢ − xᵢᵀŵ|: how well model ŵ fits each label of a block (higher = better fit). The analogue
         of a language model's probability of an existing token, used by confidence-selected editing."""
