@@ -36,9 +36,9 @@ LOOP_HELP = {
     "budget": "accumulate-subsample: samples drawn from the pool each generation (default: T)",
     "edit_schedule": "edit mode: which labels each generation edits — disjoint (f·T never-edited labels), "
                      "geometric (disjoint, f·T·η^(n−2)), iid (each label w.p. f, overlapping), confidence (the f·T "
-                     "labels the current model fits best), explicit (--edit-masks), tokens (token-level ToEdit), leverage "
-                     "(disjoint, highest-leverage rows first), adversarial (disjoint, rows along XᵀX's weakest "
-                     "direction first)",
+                     "labels the current model fits best), explicit (--edit-masks), tokens (token-level ToEdit), "
+                     "leverage (disjoint, highest-leverage rows first), adversarial (disjoint, rows along XᵀX's "
+                     "weakest direction first)",
     "edit_fraction": "edit mode: edit fraction f in [0, 1]",
     "edit_eta": "edit mode, geometric schedule: shrink ratio η in (0, 1]",
     "edit_masks": "edit mode, explicit schedule: .npy or .json file of G−1 rows × T zeros/ones (row j forms "
