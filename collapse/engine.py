@@ -121,6 +121,10 @@ class Loop:
     """One run of the self-consuming loop for (family, config); ``run`` executes it, optionally in chunks."""
 
     def __init__(self, family, cfg: LoopConfig, devices=None):
+        # a family may settle config-dependent choices first (e.g. the linear family's exact-in-law sampler);
+        # self.family is the resolved one, which is what a run record should store
+        if hasattr(family, "for_loop"):
+            family = family.for_loop(cfg)
         self.family, self.cfg = family, cfg
         self.program = _program(family, cfg, devices)
         self.sharding, self.padded = self.program.sharding, self.program.padded
