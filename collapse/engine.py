@@ -132,7 +132,7 @@ def _blocked(one, block: int, sharding):
         return jax.tree_util.tree_map(lambda a: a.reshape((count * size,) + a.shape[2:])[:n], out)
 
     return jax.shard_map(local, mesh=sharding.mesh, in_specs=(PartitionSpec(), spec, spec, spec, PartitionSpec()),
-                         out_specs=spec)
+                         out_specs=spec, check_vma=False)
 
 
 def _program(family, cfg: LoopConfig, devices, block: int | None = None) -> _Program:

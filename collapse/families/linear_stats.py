@@ -57,18 +57,32 @@ def bartlett_factor(key, d: int, m: int, scale):
     dtype = scale.dtype
     dof = (m - jnp.arange(d)).astype(dtype)  # χ² degrees of freedom m, m − 1, …, m − d + 1
     diag = jnp.sqrt(2.0 * jax.random.gamma(k_diag, dof / 2, dtype=dtype))  # χ²_k = 2·Gamma(k/2)
-    below = jnp.tril(jax.random.normal(k_off, (d, d), dtype), -1)
+    rows, cols = jnp.tril_indices(d, -1)  # only the d(d−1)/2 entries below the diagonal are drawn
+    below = jnp.zeros((d, d), dtype).at[rows, cols].set(jax.random.normal(k_off, rows.shape, dtype))
     return scale[:, None] * (below + jnp.diag(diag))
+
+
+def lower_inverse(a):
+    """Inverse of a nonsingular lower-triangular matrix by 2×2 block recursion (matrix products only):
+    [[A, 0], [B, C]]⁻¹ = [[A⁻¹, 0], [−C⁻¹BA⁻¹, C⁻¹]]. Batched LAPACK triangular solves are slow on CPU
+    (one library call per replicate, and worse when the machine is loaded); products vectorize."""
+    n = a.shape[-1]
+    if n == 1:
+        return 1.0 / a
+    h = n // 2
+    top, bottom = lower_inverse(a[:h, :h]), lower_inverse(a[h:, h:])
+    corner = -bottom @ (a[h:, :h] @ top)
+    zeros = jnp.zeros((h, n - h), a.dtype)
+    return jnp.block([[top, zeros], [corner, bottom]])
 
 
 def design_stats(chol, m: int, ridge: float) -> DesignStats:
     d = chol.shape[0]
-    eye = jnp.eye(d, dtype=chol.dtype)
     if ridge == 0:  # K·L = (LLᵀ)⁻¹L = L⁻ᵀ
-        inv = jax.scipy.linalg.solve_triangular(chol, eye, lower=True)
-        return DesignStats(chol, inv.T, None)
+        return DesignStats(chol, lower_inverse(chol).T, None)
     gram = chol @ chol.T
-    k = jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(gram + ridge * m * eye), True), eye)
+    root_inv = lower_inverse(jnp.linalg.cholesky(gram + ridge * m * jnp.eye(d, dtype=chol.dtype)))
+    k = root_inv.T @ root_inv
     return DesignStats(chol, k @ chol, k @ gram)
 
 
