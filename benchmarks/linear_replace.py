@@ -4,6 +4,12 @@ Both sides run the same experiment: per replicate a fixed Gaussian design X [T, 
 unit sphere, y = Xw* + ε (σ = 1); every generation fits ŵ by least squares, records ‖ŵ − w*‖² and
 relabels y = Xŵ + ε. The mean E_test of both must match σ²d/(T − d − 1)·n.
 
+Ours runs twice in the same run: the exact-in-law fast path (``sampler="stats"``: Wishart XᵀX by Bartlett,
+each generation one d×d matrix–vector product, no design in memory) and the sample-level path
+(``sampler="samples"``: designs drawn and read every generation, ``--block`` replicates per cache block).
+Each line carries a roofline (benchmarks/roofline.py): the FLOPs and bytes the computation must move, the
+achieved GFLOP/s and GB/s, and this machine's dgemm and copy peaks measured in the same run.
+
     python -m benchmarks.linear_replace                      # float64, 1000 replicates, 20 generations
     python -m benchmarks.linear_replace --dtype both         # plus a float32 vs float32 comparison
     python -m benchmarks.linear_replace --host-devices 2     # shard the replicates over 2 CPU devices
@@ -17,7 +23,6 @@ import argparse
 import os
 import platform
 import resource
-import statistics
 import sys
 import time
 
@@ -37,6 +42,10 @@ def _parse(argv):
     p.add_argument("--host-devices", type=int, default=None,
                    help="CPU devices to shard replicates over (sets XLA_FLAGS unless already set)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--block", type=int, default=32,
+                   help="replicates per cache block on the sample-level path (0 = all at once)")
+    p.add_argument("--fast-block", type=int, default=0, help="replicates per cache block on the fast path (0 = all)")
+    p.add_argument("--paths", default="stats,samples", help="which of our paths to time (comma-separated)")
     return p.parse_args(argv)
 
 
@@ -69,21 +78,20 @@ def numpy_reference(d, T, generations, replicates, sigma, dtype, seed):
 
 
 # -- ours ------------------------------------------------------------------------------------
-def ours(args, dtype):
+def ours(args, dtype, sampler, block):
     import jax
 
     from collapse import LinearRegression, Loop, LoopConfig
 
     jax.config.update("jax_enable_x64", dtype == "float64")
-    family = LinearRegression(d=args.d, T=args.T, sigma=args.sigma)
+    family = LinearRegression(d=args.d, T=args.T, sigma=args.sigma, sampler=sampler)
     loop = Loop(family, LoopConfig(mode="replace", generations=args.generations,
-                                   replicates=args.replicates, seed=args.seed))
+                                   replicates=args.replicates, seed=args.seed), block=block or None)
     state, first, _ = _timed(loop.run)
     runs = [_timed(loop.run) for _ in range(max(1, args.repeats))]
     err = runs[-1][0].metrics["E_test"]
     assert err.dtype == np.dtype(dtype), (err.dtype, dtype)
-    wall = statistics.median(r[1] for r in runs)
-    cpu = statistics.median(r[2] for r in runs)
+    best = min(runs, key=lambda r: r[1])
     # the two halves of run(): setup (+ generation 1) and generations 2..G, each compiled already
     prog = loop.program
     base_key = jax.random.key(args.seed)
@@ -98,8 +106,24 @@ def ours(args, dtype):
         init_t.append(t1 - t0)
         gen_t.append(time.perf_counter() - t1)
         del world, carry
-    return {"err": np.asarray(err, dtype=np.float64), "first": first, "wall": wall, "cpu": cpu,
-            "runs": [r[1] for r in runs], "init": statistics.median(init_t), "gens": statistics.median(gen_t)}
+    return {"err": np.asarray(err, dtype=np.float64), "first": first, "wall": best[1], "cpu": best[2],
+            "runs": [r[1] for r in runs], "init": min(init_t), "gens": min(gen_t)}
+
+
+def work(sampler, d, T, G, R, itemsize):
+    """(FLOPs, bytes) one run must perform: per replicate setup + G − 1 later generations, times R.
+
+    samples: draw X [T, d], XᵀX (T·d² multiply-adds), Cholesky + inverse (≈ 4/3·d³); per generation Xŵ and
+    Xᵀy (2·T·d each) and K·Xᵀy (2·d²), reading X twice and K once. stats: Bartlett draw, triangular inverse
+    (d³/3); per generation one product with L⁻ᵀ (2·d²), reading it once. The NumPy loop does the samples
+    computation (its SVD-based lstsq does more, so its achieved rate is a lower bound)."""
+    if sampler == "stats":
+        setup_f, gen_f = d**3 / 3, 2 * d * d
+        setup_b, gen_b = d * d * itemsize, d * d * itemsize
+    else:
+        setup_f, gen_f = 2 * T * d * d + 4 * d**3 / 3, 4 * T * d + 2 * d * d
+        setup_b, gen_b = 2 * T * d * itemsize, (2 * T * d + d * d) * itemsize
+    return R * (setup_f + (G - 1) * gen_f), R * (setup_b + (G - 1) * gen_b)
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -119,46 +143,65 @@ def _compare(name_a, a, name_b, b, theory):
           f"|{name_a} − theory|/SE = {z_a.max():.2f}; |{name_b} − theory|/SE = {z_b.max():.2f}")
 
 
+def _theory_z(err, theory):
+    se = err.std(1, ddof=1) / np.sqrt(err.shape[1])
+    return float(np.max(np.abs(err.mean(1) - theory) / se))
+
+
 def main(argv=None):
     args = _parse(argv)
     if args.host_devices and "XLA_FLAGS" not in os.environ:
         os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={args.host_devices}"
     import jax
 
+    from benchmarks.roofline import describe, load_text, measure_peaks, roofline
+
     dtypes = ("float64", "float32") if args.dtype == "both" else (args.dtype,)
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     d, T, G, R = args.d, args.T, args.generations, args.replicates
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs; Python {platform.python_version()}, NumPy {np.__version__}")
     print(f"jax {jax.__version__}, backend {jax.default_backend()}, {jax.device_count()} device(s): "
           f"{[str(x) for x in jax.devices()]}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
     print(f"problem: replace mode, d={d}, T={T}, sigma={args.sigma}, generations={G}, replicates={R}")
+    peaks = measure_peaks()
+    print(describe(peaks))
     theory = None
     if T > d + 1:
         theory = args.sigma**2 * d / (T - d - 1) * np.arange(1, G + 1)
         print(f"theory: E_test(n) = σ²d/(T−d−1)·n = {args.sigma**2 * d / (T - d - 1):.5f}·n")
     results = {}
     for dtype in dtypes:
+        size = np.dtype(dtype).itemsize
         print(f"\n== {dtype}: ours (JAX) vs NumPy (np.linalg.lstsq per replicate), both {dtype} ==")
-        o = ours(args, dtype)
-        print(f"ours : first call (compile + run) {o['first']:.2f} s -> compile ≈ {o['first'] - o['wall']:.2f} s")
-        print(f"ours : warm Loop.run() median of {len(o['runs'])}: {o['wall']:.3f} s "
-              f"(runs {', '.join(f'{t:.3f}' for t in o['runs'])}; CPU time {o['cpu']:.3f} s = "
-              f"{o['cpu'] / o['wall']:.2f} cores busy)")
-        print(f"ours :   of which setup + generation 1: {o['init']:.3f} s; generations 2..{G}: {o['gens']:.3f} s")
+        mine = {}
+        for sampler in paths:
+            block = args.block if sampler == "samples" else args.fast_block
+            o = mine[sampler] = ours(args, dtype, sampler, block)
+            print(f"ours/{sampler} (block {block or 'all'}): first call {o['first']:.2f} s; warm best of "
+                  f"{len(o['runs'])}: {o['wall']:.4f} s (runs {', '.join(f'{t:.3f}' for t in o['runs'])}; "
+                  f"{o['cpu'] / o['wall']:.2f} cores busy); setup + gen 1 {o['init']:.4f} s, gens 2..{G} "
+                  f"{o['gens']:.4f} s; {load_text()}")
+            print(roofline(f"ours/{sampler}", o["wall"], *work(sampler, d, T, G, R, size), peaks))
         nps = [_timed(lambda dt=dtype: numpy_reference(d, T, G, R, args.sigma, dt, args.seed))
                for _ in range(max(1, args.numpy_repeats))]
         ref = nps[-1][0]
-        np_wall = statistics.median(r[1] for r in nps)
-        np_cpu = statistics.median(r[2] for r in nps)
-        print(f"numpy: {np_wall:.3f} s (CPU time {np_cpu:.3f} s = {np_cpu / np_wall:.2f} cores busy)")
+        np_wall = min(r[1] for r in nps)
+        print(f"numpy: best of {len(nps)}: {np_wall:.3f} s; {load_text()}")
+        print(roofline("numpy", np_wall, *work("samples", d, T, G, R, size), peaks))
         if theory is not None:
-            _compare("ours", o["err"], "numpy", ref, theory)
-        ratio = np_wall / o["wall"]
-        results[dtype] = ratio
-        print(f"RATIO {dtype}: numpy / ours = {np_wall:.3f} / {o['wall']:.3f} = {ratio:.1f}x "
-              f"({jax.device_count()} device(s))")
-    if len(results) > 1:
-        print("\nsummary: " + "; ".join(f"{k}: {v:.1f}x" for k, v in results.items()))
+            for sampler, o in mine.items():
+                _compare(sampler, o["err"], "numpy", ref, theory)
+        for sampler, o in mine.items():
+            ratio = np_wall / o["wall"]
+            results[f"{dtype}/{sampler}"] = ratio
+            verdict = ""
+            if theory is not None:
+                z = _theory_z(o["err"], theory)
+                verdict = f"; max |mean − σ²d·n/(T−d−1)|/SE = {z:.2f} ({'agrees' if z < 4 else 'VIOLATED'})"
+            print(f"RATIO {dtype} {sampler}: numpy / ours = {np_wall:.3f} / {o['wall']:.4f} = {ratio:.1f}x "
+                  f"({jax.device_count()} device(s)){verdict}; {load_text()}")
+    print("\nsummary: " + "; ".join(f"{k}: {v:.1f}x" for k, v in results.items()))
     return 0
 
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec
 
 from collapse.config import LoopConfig
 from collapse.distributed import gather, put_global
+from collapse.errors import require
 from collapse.families.base import ConfidenceFamily, DesignFamily, EditFamily, Segment
 from collapse.policies import StepContext, make_policy, weight_dtype
 from collapse.sharding import cpu_pool_deadlock_risk, padded_count, replicate_sharding
@@ -46,8 +48,8 @@ class _Program:
     """The jitted functions of one (family, config without seed, devices); shared between Loops, so a
     seed sweep or a repeated config compiles once. The seed enters as a traced key."""
 
-    def __init__(self, family, cfg: LoopConfig, devices):
-        self.family, self.cfg = family, cfg
+    def __init__(self, family, cfg: LoopConfig, devices, block: int | None = None):
+        self.family, self.cfg, self.block = family, cfg, block
         self.policy = make_policy(cfg, family)
         self.synth_size = self.policy.synth_size(family)
         risk = cpu_pool_deadlock_risk(devices)
@@ -111,6 +113,8 @@ class _Program:
                 step = lambda c, n: self._step(world, k_loop, c, n)  # noqa: E731
                 return jax.lax.scan(step, carry, start + jnp.arange(length))
             batched = jax.vmap(one, in_axes=(None, 0, 0, 0, None))
+            if self.block is not None:
+                batched = _blocked(one, self.block, self.sharding)
             self._chunks[length] = jax.jit(batched, out_shardings=self.sharding)
         return self._chunks[length]
 
@@ -119,22 +123,57 @@ _PROGRAMS: dict = {}
 _MAX_PROGRAMS = 32
 
 
-def _program(family, cfg: LoopConfig, devices) -> _Program:
+def _blocked(one, block: int, sharding):
+    """The generation scan run for ``block`` replicates at a time (``lax.map`` over blocks of a vmapped scan),
+    each device over its own shard: a block's state (designs, factors, pools) stays in cache across all the
+    generations of a call instead of being streamed from memory once per generation. Same numbers as the
+    plain vmap, because every draw is keyed by (replicate, generation), never by position in a batch."""
+    spec = sharding.spec
+
+    def local(base_key, index, world, carry, start):
+        n = index.shape[0]
+        size = min(block, n)
+        count = -(-n // size)
+        # pad to whole blocks (repeating the first replicate; its copies are dropped), then [count, size, ...];
+        # explicit shapes, because a family may carry zero-size leaves that a reshape(-1, ...) cannot infer
+        split = lambda a: jnp.concatenate([a, jnp.repeat(a[:1], count * size - n, 0)]).reshape(  # noqa: E731
+            (count, size) + a.shape[1:])
+        xs = jax.tree_util.tree_map(split, (index, world, carry))
+        step = jax.vmap(lambda i, w, c: one(base_key, i, w, c, start))
+        out = jax.lax.map(lambda x: step(*x), xs)
+        return jax.tree_util.tree_map(lambda a: a.reshape((count * size,) + a.shape[2:])[:n], out)
+
+    return jax.shard_map(local, mesh=sharding.mesh, in_specs=(PartitionSpec(), spec, spec, spec, PartitionSpec()),
+                         out_specs=spec, check_vma=False)
+
+
+def _program(family, cfg: LoopConfig, devices, block: int | None = None) -> _Program:
     devices = tuple(jax.devices() if devices is None else devices)
-    key = (family, dataclasses.replace(cfg, seed=0), devices)
+    key = (family, dataclasses.replace(cfg, seed=0), devices, block)
     if key not in _PROGRAMS:
         if len(_PROGRAMS) >= _MAX_PROGRAMS:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[key] = _Program(family, key[1], devices)
+        _PROGRAMS[key] = _Program(family, key[1], devices, block)
     return _PROGRAMS[key]
 
 
 class Loop:
-    """One run of the self-consuming loop for (family, config); ``run`` executes it, optionally in chunks."""
+    """One run of the self-consuming loop for (family, config); ``run`` executes it, optionally in chunks.
 
-    def __init__(self, family, cfg: LoopConfig, devices=None):
+    block: replicates processed together through all generations of a call (None: all at once, vmapped).
+    A block small enough for the cache keeps each replicate's state resident across generations; the results
+    are the same either way.
+    """
+
+    def __init__(self, family, cfg: LoopConfig, devices=None, block: int | None = None):
+        # a family may settle config-dependent choices first (e.g. the linear family's exact-in-law sampler);
+        # self.family is the resolved one, which is what a run record should store
+        if hasattr(family, "for_loop"):
+            family = family.for_loop(cfg)
+        require(block is None or (isinstance(block, int | np.integer) and not isinstance(block, bool) and block >= 1),
+                "block", block, "None (all replicates at once) or an integer >= 1 (replicates per cache block)")
         self.family, self.cfg = family, cfg
-        self.program = _program(family, cfg, devices)
+        self.program = _program(family, cfg, devices, block)
         self.sharding, self.padded = self.program.sharding, self.program.padded
 
     def memory_bytes(self) -> int:

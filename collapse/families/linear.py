@@ -11,13 +11,15 @@ are produced at the same X when M = T (the setting of the published formulas), o
 drawn once when M ≠ T. Fresh design: every block draws new inputs.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
 
-from collapse.errors import require
+from collapse.errors import ConfigError, require
+from collapse.families import linear_stats as stats
 from collapse.families.base import Segment
 from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
 from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum  # noqa: F401 (re-exported)
@@ -25,6 +27,8 @@ from collapse.validate import check_fields
 
 Design = Literal["fixed", "fresh"]
 DESIGNS = get_args(Design)
+Sampler = Literal["auto", "stats", "samples"]
+SAMPLERS = get_args(Sampler)
 
 
 class LinearData(NamedTuple):
@@ -50,7 +54,11 @@ class LinearRegression:
     d: dimension; T: real samples per block; M: synthetic samples per generation (default T);
     sigma / sigma0: real / synthetic label-noise std (sigma0 defaults to sigma); ridge: λ ≥ 0;
     covariance, alpha: Σ's spectrum; design: "fixed" or "fresh"; w_norm: ‖w*‖ (w* uniform on that
-    sphere).
+    sphere). sampler: "stats" draws each block's sufficient statistics exactly in law (Wishart XᵀX by
+    Bartlett, Xᵀε = σLz; collapse/families/linear_stats.py), "samples" draws the samples themselves,
+    "auto" (default) is resolved by :meth:`for_loop` — the engine calls it — to "stats" wherever that
+    path applies (T ≥ d, synthetic blocks of ≥ d samples, modes replace / accumulate / mix / fresh).
+    Called directly, without a loop, "auto" behaves as "samples".
     """
 
     main_metric: ClassVar[str] = "E_test"  # the metric figures and verdicts use
@@ -65,6 +73,7 @@ class LinearRegression:
     alpha: float = 1.0
     design: Design = "fixed"
     w_norm: float = 1.0
+    sampler: Sampler = "auto"
     name: str = "linear"
 
     def __post_init__(self):
@@ -79,6 +88,41 @@ class LinearRegression:
         require(self.alpha >= 0, "alpha", self.alpha, ">= 0")
         require(self.design in DESIGNS, "design", self.design, f"one of {DESIGNS}")
         require(self.w_norm >= 0, "w_norm", self.w_norm, ">= 0")
+        require(self.sampler in SAMPLERS, "sampler", self.sampler, f"one of {SAMPLERS}")
+        if self.sampler == "stats":
+            reason = self._stats_unavailable(None)
+            if reason:
+                raise ConfigError("sampler", self.sampler, reason)
+
+    # -- which sampler ---------------------------------------------------------------------
+    def _stats_unavailable(self, cfg):
+        """Why the sufficient-statistics sampler cannot run this config (None if it can)."""
+        if self.T < self.d:
+            return f"'samples' when T < d (T={self.T}, d={self.d}): XᵀX is singular and min-norm OLS needs X itself"
+        synth = self.synth_size
+        if cfg is not None:
+            from collapse.policies import make_policy
+
+            if cfg.mode in ("edit", "accumulate-subsample"):
+                return (f"'samples' in {cfg.mode} mode: it keeps or drops individual rows, "
+                        "which a block's statistics cannot express")
+            synth = make_policy(cfg, self).synth_size(self)
+        if synth < self.d:
+            return f"'samples' when a synthetic block has fewer than d rows ({synth} < d={self.d}): XᵀX is singular"
+        return None
+
+    def for_loop(self, cfg):
+        """This family with ``sampler`` resolved for a loop config ("auto" -> "stats" where it applies)."""
+        reason = self._stats_unavailable(cfg)
+        if self.sampler == "stats" and reason:
+            raise ConfigError("sampler", self.sampler, reason)
+        if self.sampler == "auto":
+            return dataclasses.replace(self, sampler="samples" if reason else "stats")
+        return self
+
+    @property
+    def _stats(self) -> bool:
+        return self.sampler == "stats"
 
     @property
     def real_size(self) -> int:
@@ -104,6 +148,8 @@ class LinearRegression:
         scale = jnp.sqrt(covariance_spectrum(self.d, self.covariance, self.alpha))
         u = jax.random.normal(k_w, (self.d,))
         w_star = self.w_norm * u / jnp.linalg.norm(u)
+        if self._stats:
+            return self._setup_stats(k_x, k_y, k_s, synth_size, scale, w_star)
         x_real = self._inputs(k_x, self.T, scale)
         y_real = self._labels(k_y, x_real, w_star, self.sigma)
         x_synth = operator = None
@@ -113,7 +159,23 @@ class LinearRegression:
             operator = least_squares_factor(x_real, self.ridge) if shared else None
         return LinearWorld(w_star, scale, x_real, y_real, x_synth, operator)
 
+    def _setup_stats(self, k_x, k_y, k_s, synth_size, scale, w_star):
+        if self.design == "fresh":
+            first = stats.fresh_block(k_x, w_star, self.sigma, self.T, scale)
+            return stats.StatsWorld(w_star, scale, first, None, None)
+        real = stats.design_stats(stats.bartlett_factor(k_x, self.d, self.T, scale), self.T, self.ridge)
+        synth = None
+        if synth_size != self.T:
+            chol = stats.bartlett_factor(k_s, self.d, synth_size, scale)
+            synth = stats.design_stats(chol, synth_size, self.ridge)
+        first = stats.fixed_block(k_y, real, w_star, self.sigma, self.T)
+        return stats.StatsWorld(w_star, scale, first, real, synth)
+
     def _block(self, key, world, w, noise, size, fixed_x):
+        if self._stats:
+            if self.design == "fresh":
+                return stats.fresh_block(key, w, noise, size, world.scale)
+            return stats.fixed_block(key, world.real if fixed_x is None else fixed_x, w, noise, size)
         if self.design == "fixed":
             return LinearData(None, self._labels(key, fixed_x, w, noise))
         k_x, k_y = jax.random.split(key)
@@ -121,17 +183,25 @@ class LinearRegression:
         return LinearData(x, self._labels(k_y, x, w, noise))
 
     def initial_real(self, world: LinearWorld) -> LinearData:
+        if self._stats:
+            return world.first
         x = None if self.design == "fixed" else world.x_real
         return LinearData(x, world.y_real)
 
     def sample_real(self, key, world: LinearWorld) -> LinearData:
-        return self._block(key, world, world.w_star, self.sigma, self.T, world.x_real)
+        return self._block(key, world, world.w_star, self.sigma, self.T,
+                           world.real if self._stats else world.x_real)
 
     def generate(self, key, world: LinearWorld, params, size: int) -> LinearData:
-        return self._block(key, world, params, self.noise_synth, size, world.x_synth)
+        return self._block(key, world, params, self.noise_synth, size,
+                           world.synth if self._stats else world.x_synth)
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, world: LinearWorld, segments: tuple[Segment, ...]):
+        if self._stats:
+            if self.design == "fresh":
+                return stats.fit_fresh(segments, self.ridge)
+            return stats.fit_fixed(world, segments, self.ridge)
         if self.design == "fresh":
             x = jnp.concatenate([s.data.x.reshape(-1, self.d) for s in segments])
             y = jnp.concatenate([s.data.y.reshape(-1) for s in segments])

@@ -1,0 +1,140 @@
+"""The linear family's exact-in-law sampler (sufficient statistics) against the sample-level path and theory.
+
+Both paths must give the same law of every metric: means and second moments agree within 4 SE (the SE of
+the difference of two independent Monte-Carlo estimates) at every generation, over hypothesis-drawn
+configs; and the fast path must match the closed forms of theory/regression.py.
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collapse import LinearRegression, Loop, LoopConfig
+from collapse.errors import ConfigError
+from collapse.families.linear_stats import bartlett_factor
+from theory import check
+from theory.regression import linear_theory
+
+R = 2000
+SHAPES = [(3, 12), (5, 20)]
+
+
+def _run(family, cfg):
+    return Loop(family, cfg).run().metrics
+
+
+def _moment_z(a, b):
+    """|difference of means| / SE of the difference, per generation: a, b [G, R]."""
+    se = np.sqrt(a.var(1, ddof=1) / a.shape[1] + b.var(1, ddof=1) / b.shape[1])
+    diff = np.abs(a.mean(1) - b.mean(1))
+    return np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff > 1e-12, np.inf, 0.0))
+
+
+@pytest.mark.slow  # ≈ 5 min on the loaded shared machine (15 compiles); run with -m slow
+@settings(max_examples=5)
+@given(shape=st.sampled_from(SHAPES), mode=st.sampled_from(["replace", "accumulate", "mix", "fresh"]),
+       M=st.sampled_from([None, 16]), design=st.sampled_from(["fixed", "fresh"]), ridge=st.sampled_from([0.0, 0.3]),
+       ratio=st.sampled_from([0.5, 1.0, 1.5]), covariance=st.sampled_from(["isotropic", "power-law"]),
+       seed=st.integers(0, 10_000))
+def test_fast_and_sample_paths_agree_in_distribution(shape, mode, M, design, ridge, ratio, covariance, seed):
+    d, T = shape
+    fam = LinearRegression(d=d, T=T, M=M, sigma=1.0, sigma0=ratio, ridge=ridge, covariance=covariance,
+                           design=design, sampler="stats")
+    cfg = LoopConfig(mode=mode, generations=4, replicates=R, seed=seed, real_weight=0.4)
+    fast = _run(fam, cfg)
+    slow = _run(dataclasses.replace(fam, sampler="samples"), dataclasses.replace(cfg, seed=seed + 1))
+    assert fast.keys() == slow.keys()
+    for name in fast:
+        a, b = np.asarray(fast[name], float), np.asarray(slow[name], float)
+        for power in (1, 2):
+            z = _moment_z(a**power, b**power)
+            assert np.all(z < 4), (name, power, z)
+
+
+@settings(max_examples=4)
+@given(shape=st.sampled_from(SHAPES), mode=st.sampled_from(["replace", "accumulate", "mix", "fresh"]),
+       ratio=st.sampled_from([0.5, 1.5]), covariance=st.sampled_from(["isotropic", "power-law"]),
+       seed=st.integers(0, 10_000))
+def test_fast_path_matches_the_closed_forms(shape, mode, ratio, covariance, seed):
+    d, T = shape
+    fam = LinearRegression(d=d, T=T, sigma=1.0, sigma0=ratio, covariance=covariance, sampler="stats")
+    cfg = LoopConfig(mode=mode, generations=5, replicates=3000, seed=seed, real_weight=0.6)
+    result = check(_run(fam, cfg)["E_test"], linear_theory(fam, cfg))
+    assert result.agree, result.summary()
+
+
+@pytest.mark.parametrize("design", ["fixed", "fresh"])
+def test_fast_path_matches_replace_with_m_unequal_t(design):
+    """σ²d/(T−d−1) + (n−1)σ₀²d/(M−d−1): two fixed designs (or fresh ones) of different sizes."""
+    fam = LinearRegression(d=4, T=15, M=30, sigma=1.0, sigma0=0.6, design=design, sampler="stats")
+    cfg = LoopConfig(mode="replace", generations=5, replicates=4000, seed=11)
+    result = check(_run(fam, cfg)["E_test"], linear_theory(fam, cfg))
+    assert result.agree, result.summary()
+
+
+def test_bartlett_draw_has_the_wishart_mean_and_variance():
+    """E[XᵀX] = mΣ and Var[(XᵀX)_ij] = m(Σ_iiΣ_jj + Σ_ij²) for m rows N(0, Σ), Σ = diag(s²)."""
+    d, m, n = 3, 7, 40_000
+    scale = np.sqrt(np.array([0.5, 1.0, 2.0]))
+    keys = jax.random.split(jax.random.key(5), n)
+    chol = jax.vmap(lambda k: bartlett_factor(k, d, m, jax.numpy.asarray(scale)))(keys)
+    gram = np.asarray(chol @ np.swapaxes(chol, 1, 2))
+    sigma = np.diag(scale**2)
+    mean = m * sigma
+    var = m * (np.outer(np.diag(sigma), np.diag(sigma)) + sigma**2)
+    se_mean = np.sqrt(var / n)
+    assert np.all(np.abs(gram.mean(0) - mean) < 4 * se_mean)
+    fourth = ((gram - mean) ** 2).std(0, ddof=1) / np.sqrt(n)  # SE of the sample variance
+    assert np.all(np.abs(gram.var(0, ddof=1) - var) < 4 * fourth)
+
+
+def test_auto_resolves_to_the_fast_path_only_where_it_applies():
+    fam = LinearRegression(d=5, T=20)
+    assert fam.for_loop(LoopConfig(mode="replace")).sampler == "stats"
+    assert fam.for_loop(LoopConfig(mode="fresh")).sampler == "stats"
+    assert fam.for_loop(LoopConfig(mode="edit")).sampler == "samples"
+    assert fam.for_loop(LoopConfig(mode="accumulate-subsample")).sampler == "samples"
+    assert fam.for_loop(LoopConfig(mode="mix", mix_ratio=0.1)).sampler == "samples"  # 2 synthetic rows < d
+    assert LinearRegression(d=5, T=4).for_loop(LoopConfig()).sampler == "samples"
+    assert Loop(fam, LoopConfig(mode="replace", generations=2, replicates=2)).family.sampler == "stats"
+    assert LinearRegression(sampler="samples").for_loop(LoopConfig()).sampler == "samples"
+
+
+@pytest.mark.parametrize("kwargs, mode", [(dict(d=5, T=4), "replace"), (dict(d=5, T=20, M=3), "replace"),
+                                          (dict(d=5, T=20), "edit"), (dict(d=5, T=20), "accumulate-subsample")])
+def test_explicit_fast_path_refuses_configs_it_cannot_run(kwargs, mode):
+    with pytest.raises(ConfigError, match="sampler"):
+        LinearRegression(sampler="stats", **kwargs).for_loop(LoopConfig(mode=mode))
+
+
+def test_unknown_sampler_is_refused():
+    with pytest.raises(ConfigError, match="sampler"):
+        LinearRegression(sampler="fast")
+
+
+def test_fast_path_does_not_depend_on_chunking():
+    loop = Loop(LinearRegression(d=4, T=12, M=20, sampler="stats"),
+                LoopConfig(mode="accumulate", generations=7, replicates=16, seed=3))
+    whole = loop.run().metrics["E_test"]
+    np.testing.assert_allclose(loop.run(chunk=2).metrics["E_test"], whole, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sampler", ["stats", "samples"])
+def test_cache_blocked_replicates_give_the_same_numbers(sampler):
+    """Loop(block=B) maps the generation scan over blocks of B replicates: identical results to the plain vmap,
+    for a replicate count that is not a multiple of B and with chunked generations."""
+    fam = LinearRegression(d=4, T=12, sampler=sampler)
+    cfg = LoopConfig(mode="replace", generations=5, replicates=37, seed=2)
+    whole = Loop(fam, cfg).run().metrics
+    blocked = Loop(fam, cfg, block=8).run(chunk=2).metrics
+    for name in whole:
+        np.testing.assert_array_equal(blocked[name], whole[name])
+
+
+def test_block_size_is_validated():
+    with pytest.raises(ConfigError, match="block"):
+        Loop(LinearRegression(), LoopConfig(), block=0)
