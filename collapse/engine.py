@@ -87,7 +87,7 @@ class _Program:
             k_push,
             (lambda block: fam.confidence(world, params, block)) if isinstance(fam, ConfidenceFamily) else None,
             (lambda key, block: fam.edit(key, world, params, block)) if isinstance(fam, EditFamily) else None,
-            fam.design_matrix(world) if isinstance(fam, DesignFamily) else None)
+            (lambda: fam.design_matrix(world)) if isinstance(fam, DesignFamily) else None)
         if getattr(pol, "uses_synth", True):
             synth = fam.generate(k_gen, world, params, self.synth_size)
         else:  # token editing rewrites the pool itself; skip sampling a block nobody reads

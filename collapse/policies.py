@@ -29,7 +29,7 @@ class StepContext(NamedTuple):
     key: Any
     confidence: Callable | None
     edit: Callable | None = None
-    design: Any = None  # the fixed design X [T, d] of a regression family (design-dependent edit masks), or None
+    design: Any = None  # () -> the fixed design X [T, d] of a regression family (design-dependent masks), or None
 
 
 def weight_dtype(block):
@@ -246,7 +246,7 @@ class Edit:
         if self.schedule in ("leverage", "adversarial"):
             require(ctx.design is not None, "edit_schedule", self.schedule,
                     "used with a family on one fixed design that exposes it (linear, design=fixed)")
-            score = _design_priority(ctx.design, self.schedule)
+            score = _design_priority(ctx.design(), self.schedule)
         else:
             score = jax.random.uniform(ctx.key, (T,))
         priority = jnp.where(pool["edited"], -jnp.inf, score)

@@ -106,6 +106,8 @@ class LinearRegression:
             if cfg.mode in ("edit", "accumulate-subsample"):
                 return (f"'samples' in {cfg.mode} mode: it keeps or drops individual rows, "
                         "which a block's statistics cannot express")
+            if cfg.mode not in ("replace", "accumulate", "mix", "fresh"):  # a registered policy may weight rows
+                return f"'samples' in mode {cfg.mode}: only the built-in block-weighted modes are known to apply"
             synth = make_policy(cfg, self).synth_size(self)
         if synth < self.d:
             return f"'samples' when a synthetic block has fewer than d rows ({synth} < d={self.d}): XᵀX is singular"
