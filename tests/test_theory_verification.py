@@ -87,8 +87,13 @@ def test_finite_n_centroid_formula_matches_simulation(d_eff, mu_norm, N, p, phi,
     given_ka = tv.centroid_accuracy_given(mu_norm, d_eff, sim["K"], sim["a"])
     ok, info = within(sim["accuracy"] - given_ka, 0.0)
     assert ok, info
-    ok, info = within(sim["accuracy"], tv.centroid_finite(mu_norm, d_eff, N, r, q))
-    assert ok, info
+    # When R replicates almost surely keep nothing (R·P(K ≥ 1) < 10⁻⁶) every one is the zero rule (SE = 0) while the
+    # exact mean still carries the unseen K ≥ 1 events: their weight is at most P(K ≥ 1)·½.
+    seen = -math.expm1(N * math.log1p(-r)) if r < 1 else 1.0
+    unseen = 0.5 * seen if R * seen < 1e-6 else 0.0
+    theory = tv.centroid_finite(mu_norm, d_eff, N, r, q)
+    ok, info = within(sim["accuracy"], theory)
+    assert ok or abs(sim["accuracy"].mean() - theory) <= unseen, info
     ok, info = within(sim["r"], r)
     assert ok, info
     if r * N >= 50:  # E[W/K] = q exactly when K > 0, and P(K = 0) is negligible here
