@@ -97,8 +97,11 @@ def test_finite_n_centroid_formula_matches_simulation(d_eff, mu_norm, N, p, phi,
     ok, info = within(sim["r"], r)
     assert ok, info
     if r * N >= 50:  # E[W/K] = q exactly when K > 0, and P(K = 0) is negligible here
-        ok, info = within(sim["q"], q)
-        assert ok, info
+        # SE under the theory too (Var(W/K | K) = q(1 − q)/K): when wrong kept labels are rare (q ≈ 10⁻⁵) a run may
+        # see none, and its sample SE is then 0
+        null_se = math.sqrt(q * (1 - q) / (r * N) / sim["q"].size)
+        se = sim["q"].std(ddof=1) / math.sqrt(sim["q"].size)
+        assert abs(sim["q"].mean() - q) <= 4 * math.hypot(se, null_se) + 1e-12, (sim["q"].mean(), q, se, null_se)
     assert np.all(np.isfinite(sim["accuracy"]))
 
 
