@@ -14,9 +14,9 @@ TAIL = 1e-13
 
 def support(n: int, p: float):
     """(k, pmf): the integers of Bin(n, p) with all but ≤ 2·TAIL of the mass, and their probabilities."""
-    if p <= 0:
+    if p <= 0 or n * p < TAIL:  # all but < TAIL of the mass at 0 (and scipy's ppf overflows for subnormal p)
         return np.zeros(1, int), np.ones(1)
-    if p >= 1:
+    if p >= 1 or n * (1 - p) < TAIL:
         return np.full(1, n, int), np.ones(1)
     lo = int(max(binom.ppf(TAIL, n, p) - 1, 0))
     hi = int(min(binom.isf(TAIL, n, p) + 1, n))
