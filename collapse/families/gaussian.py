@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from collapse.errors import ConfigError, require
+from collapse.selectors import SelectionView
 
 ESTIMATORS = ("unbiased", "mle")
 REFITS = ("mean-cov", "mean")
@@ -233,6 +234,35 @@ class Gaussian:
             divisor = v1 if self.estimator == "mle" else v1 - jnp.sum(w**2) / v1
             cov = scatter / divisor
         return GaussianParams(mean, cov, gen, jnp.sum(w > 0))
+
+    # -- selection (collapse/selectors.py) ---------------------------------------------------------
+    selection_fields = ("error", "deviation")
+
+    @property
+    def min_fit_size(self) -> int:
+        """Fewest kept samples a fit needs (a selection leaving fewer keeps the previous model)."""
+        return self.d + 1 if self.refit == "mean-cov" else 1
+
+    def verifier_setup(self, key, world: GaussianWorld, offset: float):
+        """The verifier's / reward model's centre c = μ + offset (every coordinate)."""
+        del key
+        return world.mu + offset
+
+    def selection_view(self, world: GaussianWorld, centre, block: GaussianData, real: bool):
+        """Per sample: error = ‖x − μ‖ (oracle: keep iff ≤ τ), deviation = ‖x − c‖ (window; reward
+        r = −½γ‖x − c‖²)."""
+        del real
+        return SelectionView(error=jnp.linalg.norm(block.x - world.mu, axis=-1),
+                             deviation=jnp.linalg.norm(block.x - centre, axis=-1))
+
+    def generate_tilted(self, key, world: GaussianWorld, centre, params: GaussianParams, size: int, gamma):
+        """A block from the model tilted by e^{r}, r = −½γ‖x − c‖² (K → ∞ curation, Ferbach et al. 2024,
+        arXiv 2407.09499): N(m, S)·e^{r} ∝ N(m', S') with S'⁻¹ = S⁻¹ + γI, m' = S'(S⁻¹m + γc) (conjugacy)."""
+        prec = jnp.linalg.inv(params.cov) + gamma * jnp.eye(self.d)
+        cov = jnp.linalg.inv(prec)
+        cov = (cov + cov.T) / 2
+        mean = cov @ (jnp.linalg.solve(params.cov, params.mean) + gamma * centre)
+        return self.generate(key, world, params._replace(mean=mean, cov=cov), size)
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, key, world: GaussianWorld, params: GaussianParams):

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from collapse.errors import require
 from collapse.families.base import Segment
 from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
+from collapse.selectors import SelectionView
 
 COVARIANCES = ("isotropic", "power-law")
 DESIGNS = ("fixed", "fresh")
@@ -171,6 +172,19 @@ class LinearRegression:
         del key
         err = (params - world.w_star) * world.scale
         return {"E_test": jnp.sum(err**2)}
+
+    # -- selection (collapse/selectors.py) ---------------------------------------------------------
+    selection_fields = ("error", "deviation")
+
+    def verifier_setup(self, key, world: LinearWorld, offset: float):
+        """The window verifier's model w_v = w* + offset·e, e uniform on the unit sphere (per replicate)."""
+        e = jax.random.normal(key, (self.d,))
+        return world.w_star + offset * e / jnp.linalg.norm(e)
+
+    def selection_view(self, world: LinearWorld, w_v, block: LinearData, real: bool):
+        """Per label: error = |y − xᵀw*| (correct iff ≤ τ), deviation = |y − xᵀw_v| (Yi et al. 2026's window)."""
+        x = block.x if block.x is not None else (world.x_real if real else world.x_synth)
+        return SelectionView(error=jnp.abs(block.y - x @ world.w_star), deviation=jnp.abs(block.y - x @ w_v))
 
     def confidence(self, world: LinearWorld, params, block: LinearData):
         """−|yᵢ − xᵢᵀŵ|: how well model ŵ fits each label of a block (higher = better fit). The analogue
