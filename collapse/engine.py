@@ -21,7 +21,7 @@ import numpy as np
 from collapse.config import LoopConfig
 from collapse.families.base import Segment
 from collapse.policies import StepContext, make_policy
-from collapse.selectors import Kept, SelectorConfig, check_support, select_block, selection_metrics
+from collapse.selectors import Kept, SelectorConfig, check_support, resolve, select_block, selection_metrics
 from collapse.sharding import padded_count, replicate_sharding
 
 TRAIN_SIZE = "train_size"
@@ -188,7 +188,7 @@ class Loop:
     """
 
     def __init__(self, family, cfg: LoopConfig, devices=None, selector: SelectorConfig | None = None):
-        selector = SelectorConfig() if selector is None else selector
+        selector = resolve(SelectorConfig() if selector is None else selector, family)
         if selector.active and hasattr(family, "with_selector"):
             family = family.with_selector(selector)
         else:

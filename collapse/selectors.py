@@ -30,6 +30,7 @@ Uniform draws are passed in (one per sample), so a family that selects inside it
 (gmm-classify) reproduces its draws bit for bit. Everything is pure jnp on fixed shapes.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -73,7 +74,8 @@ class Kept(NamedTuple):
 class SelectorConfig:
     """Which selector filters the synthetic data, and its parameters (validated here, before any compile).
 
-    kind: one of SELECTORS. tau: correctness threshold (oracle; ϕ, ψ accounting). phi, psi: keep rates of a
+    kind: one of SELECTORS. tau: correctness threshold (oracle; ϕ, ψ accounting; None = the family's
+    ``default_tau``, 0 if it has none). phi, psi: keep rates of a
     correct / wrong sample (phi-psi; random uses phi). phi_class, psi_class: per-class (class +1, class −1)
     rates. h: window half-width (> 0). k: candidates for best-of-k / curate (≥ 1). gamma: reward sharpness γ
     (r = −½γ·deviation², > 0). offset: the verifier model's offset from the truth (family-specific meaning:
@@ -82,7 +84,7 @@ class SelectorConfig:
     """
 
     kind: str = "none"
-    tau: float = 0.0
+    tau: float | None = None
     phi: float = 1.0
     psi: float = 1.0
     phi_class: tuple | None = None
@@ -96,9 +98,11 @@ class SelectorConfig:
         require(self.kind in SELECTORS, "selector", self.kind, f"one of {', '.join(SELECTORS)}")
         for name in ("tau", "phi", "psi", "h", "gamma", "offset"):
             v = getattr(self, name)
+            if v is None and name == "tau":
+                continue
             require(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v), name, v,
                     "a finite number")
-        require(self.tau >= 0, "tau", self.tau, ">= 0")
+        require(self.tau is None or self.tau >= 0, "tau", self.tau, ">= 0")
         require(0 <= self.phi <= 1, "phi", self.phi, "in [0, 1]")
         require(0 <= self.psi <= 1, "psi", self.psi, "in [0, 1]")
         for name in ("phi_class", "psi_class"):
@@ -193,6 +197,13 @@ class Tilt:
         return jnp.ones(u.shape, bool)
 
 
+def resolve(cfg: SelectorConfig, family) -> SelectorConfig:
+    """``cfg`` with tau = None replaced by the family's ``default_tau`` (0 if it has none)."""
+    if cfg.tau is not None:
+        return cfg
+    return dataclasses.replace(cfg, tau=float(getattr(family, "default_tau", 0.0)))
+
+
 def make_selector(cfg: SelectorConfig):
     if cfg.kind in ("best-of-k", "curate"):
         return Choose(cfg.kind, cfg.k, cfg.gamma)
@@ -200,7 +211,7 @@ def make_selector(cfg: SelectorConfig):
         return Tilt(cfg.gamma)
     phi = cfg.phi_class if cfg.phi_class is not None else (cfg.phi, cfg.phi)
     psi = cfg.psi_class if cfg.psi_class is not None else (cfg.psi, cfg.psi)
-    return Keep(cfg.kind, cfg.tau, phi, psi, cfg.h)
+    return Keep(cfg.kind, 0.0 if cfg.tau is None else cfg.tau, phi, psi, cfg.h)
 
 
 def reward(deviation, gamma):
@@ -269,7 +280,7 @@ def selection_metrics(cfg: SelectorConfig, view: SelectionView, keep, before=Non
     kept = keep > 0
     out = {"sel_r": jnp.mean(keep)}
     if view.error is not None:
-        s = selection_stats(view.error <= cfg.tau, kept)
+        s = selection_stats(view.error <= (0.0 if cfg.tau is None else cfg.tau), kept)
         out.update(sel_p=s.p, sel_q=s.q, sel_phi=s.phi, sel_psi=s.psi, sel_p_star=s.p_star)
     if view.deviation is not None:
         r = reward(view.deviation, cfg.gamma)

@@ -239,6 +239,11 @@ class Gaussian:
     selection_fields = ("error", "deviation")
 
     @property
+    def default_tau(self) -> float:
+        """A sample is *correct* (for ϕ, ψ and the oracle) iff within std·√d of the true mean."""
+        return self.std * self.d**0.5
+
+    @property
     def min_fit_size(self) -> int:
         """Fewest kept samples a fit needs (a selection leaving fewer keeps the previous model)."""
         return self.d + 1 if self.refit == "mean-cov" else 1

@@ -211,7 +211,8 @@ class GMMClassify:
         require(self.verifier == "none", "verifier", self.verifier, "'none' when a selector is given")
         kinds = ("none", "oracle", "phi-psi", "random", "model", "best-of-k")
         require(cfg.kind in kinds, "selector", cfg.kind, f"one the gmm-classify family supports: {', '.join(kinds)}")
-        require(cfg.tau < 1, "tau", cfg.tau, "< 1 for gmm-classify (a label is correct or wrong: error 0 or 1)")
+        require(cfg.tau is None or cfg.tau < 1, "tau", cfg.tau,
+                "< 1 for gmm-classify (a label is correct or wrong: error 0 or 1)")
         require(cfg.offset == 0, "offset", cfg.offset, "0 for gmm-classify (the model verifier's offset is "
                 "verifier_angle)")
         phi = cfg.phi_class if cfg.phi_class is not None else (cfg.phi, cfg.phi)

@@ -176,6 +176,11 @@ class LinearRegression:
     # -- selection (collapse/selectors.py) ---------------------------------------------------------
     selection_fields = ("error", "deviation")
 
+    @property
+    def default_tau(self) -> float:
+        """A synthetic label is *correct* (for ϕ, ψ and the oracle) iff within one noise std σ₀ of xᵀw*."""
+        return self.noise_synth
+
     def verifier_setup(self, key, world: LinearWorld, offset: float):
         """The window verifier's model w_v = w* + offset·e, e uniform on the unit sphere (per replicate)."""
         e = jax.random.normal(key, (self.d,))
