@@ -260,14 +260,18 @@ class Gaussian:
         return SelectionView(error=jnp.linalg.norm(block.x - world.mu, axis=-1),
                              deviation=jnp.linalg.norm(block.x - centre, axis=-1))
 
-    def generate_tilted(self, key, world: GaussianWorld, centre, params: GaussianParams, size: int, gamma):
-        """A block from the model tilted by e^{r}, r = −½γ‖x − c‖² (K → ∞ curation, Ferbach et al. 2024,
-        arXiv 2407.09499): N(m, S)·e^{r} ∝ N(m', S') with S'⁻¹ = S⁻¹ + γI, m' = S'(S⁻¹m + γc) (conjugacy)."""
+    def tilted(self, params: GaussianParams, centre, gamma) -> GaussianParams:
+        """The model tilted by e^{r}, r = −½γ‖x − c‖² (K → ∞ curation, Ferbach et al. 2024, arXiv 2407.09499):
+        N(m, S)·e^{r} ∝ N(m', S') with S'⁻¹ = S⁻¹ + γI, m' = S'(S⁻¹m + γc) (conjugacy; docs/feedback.md §1)."""
         prec = jnp.linalg.inv(params.cov) + gamma * jnp.eye(self.d)
         cov = jnp.linalg.inv(prec)
         cov = (cov + cov.T) / 2
         mean = cov @ (jnp.linalg.solve(params.cov, params.mean) + gamma * centre)
-        return self.generate(key, world, params._replace(mean=mean, cov=cov), size)
+        return params._replace(mean=mean, cov=cov)
+
+    def generate_tilted(self, key, world: GaussianWorld, centre, params: GaussianParams, size: int, gamma):
+        """A block drawn exactly from the tilted model (``tilted``)."""
+        return self.generate(key, world, self.tilted(params, centre, gamma), size)
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, key, world: GaussianWorld, params: GaussianParams):
