@@ -32,6 +32,7 @@ def k_choice_update(p, r, K: int) -> np.ndarray:
     """
     p, r = np.asarray(p, float), np.asarray(r, float)
     require_k(K)
+    p = p / p.sum()  # the map is homogeneous of degree K in p: renormalise so rounding cannot compound
     n = p.shape[0]
     logp = np.log(np.where(p > 0, p, 1.0))
     out = np.zeros(n)
@@ -42,7 +43,8 @@ def k_choice_update(p, r, K: int) -> np.ndarray:
         competitors = logsumexp(np.where(c > 0, r + np.log(np.maximum(c, 1)), -np.inf)) if K > 1 else -np.inf
         share = np.exp(r - np.logaddexp(r, competitors))  # e^{r(x)}/(e^{r(x)} + Σ e^{r(X_j)})
         out += np.exp(log_prob) * share
-    return p * K * out
+    out = p * K * out
+    return out / out.sum()
 
 
 def require_k(K):
@@ -63,7 +65,7 @@ def expected_reward(p, r) -> float:
     return float(np.dot(p, r))
 
 
-def mixed_fixed_point(p_real, r, K: int, lam: float, tol: float = 1e-13, max_iter: int = 100000):
+def mixed_fixed_point(p_real, r, K: int, lam: float, tol: float = 1e-13, max_iter: int = 20000):
     """Stationary law of curation with a real-data fraction λ: p = λ·p_real + (1 − λ)·U_K(p), U_K the K-choice
     update (K = 0 stands for the K → ∞ tilt). Found by iterating the map, which is how the loop evolves in
     law. [derived: docs/feedback.md §2; Ferbach et al. 2024 claim stability with real data (Sec. 3)]
