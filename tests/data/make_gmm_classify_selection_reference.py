@@ -1,9 +1,17 @@
+"""Write tests/data/gmm_classify_selection_reference.npz: per-replicate gmm-classify metrics (replicates=6, seed=3)
+for every verifier, two students and two policies. Run at commit 373f49e (before selection moved onto
+collapse/selectors.py); tests/test_selectors.py checks the current code reproduces it bit for bit.
+Usage: PYTHONPATH=. python tests/data/make_gmm_classify_selection_reference.py OUT.npz
+"""
 import sys
+
 import jax
-jax.config.update("jax_enable_x64", True)
 import numpy as np
+
 from collapse import LoopConfig, run_loop
 from collapse.families.gmm_classify import GMMClassify
+
+jax.config.update("jax_enable_x64", True)
 
 CASES = {
     "vs_n_phipsi": ({"d": 20, "mu_norm": 1.0, "N": 2000, "p": 0.6, "verifier": "phi-psi", "phi": 1.0, "psi": 0.4}, 2),
