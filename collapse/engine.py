@@ -2,7 +2,9 @@
 
 Per replicate: ``setup`` → fit generation 1 on real data → for n = 2..G (``lax.scan``): generate a
 synthetic block from model n−1, push it into the policy's pool, form the training set, fit model n,
-score it. Replicates are ``vmap`` ped and sharded over all devices. Every random draw is keyed by
+score it. An optional selector (collapse/selectors.py) filters each synthetic block between ``generate`` and
+``push``; its keep weights travel with the block through the policy (``Kept``) and multiply the synthetic
+Segment weights. Replicates are ``vmap`` ped and sharded over all devices. Every random draw is keyed by
 (seed, replicate index, generation), so results do not depend on the device count or on how the
 generations are chunked — which is what lets a run report progress and resume after an interruption.
 """
@@ -22,6 +24,7 @@ from collapse.distributed import gather, put_global
 from collapse.errors import require
 from collapse.families.base import ConfidenceFamily, DesignFamily, EditFamily, Segment
 from collapse.policies import StepContext, make_policy, weight_dtype
+from collapse.selectors import Kept, SelectorConfig, check_support, resolve, select_block, selection_metrics
 from collapse.sharding import cpu_pool_deadlock_risk, padded_count, replicate_sharding
 
 TRAIN_SIZE = "train_size"
@@ -44,12 +47,27 @@ def _train_size(segments):
     return sum(jnp.sum(s.weight > 0) for s in segments)
 
 
+def _unwrap(segments, fresh):
+    """Segments over Kept blocks -> segments over the data with weight × keep. Under the fresh policy
+    (per-block normalised weights) a synthetic block keeps its total weight, spread over the kept samples
+    (the mean synthetic loss over kept samples); with nothing kept it weighs 0."""
+    out = []
+    for s in segments:
+        w = s.weight * s.data.keep
+        if fresh and not s.real:
+            total, kept = jnp.sum(s.weight), jnp.sum(w)
+            w = jnp.where(kept > 0, w * total / jnp.where(kept > 0, kept, 1.0), 0.0)
+        out.append(Segment(s.data.data, w, s.real, uniform=False))
+    return tuple(out)
+
+
 class _Program:
     """The jitted functions of one (family, config without seed, devices); shared between Loops, so a
     seed sweep or a repeated config compiles once. The seed enters as a traced key."""
 
-    def __init__(self, family, cfg: LoopConfig, devices, block: int | None = None):
-        self.family, self.cfg, self.block = family, cfg, block
+    def __init__(self, family, cfg: LoopConfig, devices, selector: SelectorConfig, block: int | None = None):
+        self.family, self.cfg, self.selector, self.block = family, cfg, selector, block
+        self.selecting = selector.active and not hasattr(family, "with_selector")
         self.policy = make_policy(cfg, family)
         self.synth_size = self.policy.synth_size(family)
         risk = cpu_pool_deadlock_risk(devices)
@@ -72,6 +90,14 @@ class _Program:
         metrics[TRAIN_SIZE] = _train_size(first)
         template = jax.eval_shape(lambda: fam.generate(k_loop, world, params, self.synth_size))
         blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template)
+        if self.selecting:
+            # generation 1 selects nothing: its statistics are those of the real block, all kept
+            verifier = fam.verifier_setup(jax.random.fold_in(k_setup, 1), world, self.selector.offset)
+            view = fam.selection_view(world, verifier, real, True)
+            metrics.update(selection_metrics(self.selector, view, jnp.ones(_n(real))))
+            metrics["fit_skipped"] = jnp.zeros(())
+            real, blank = Kept(real, jnp.ones(_n(real))), Kept(blank, jnp.zeros(_n(blank)))
+            world = (world, verifier)
         pool = pol.init_pool(real, blank, self.cfg.generations)
         if hasattr(fam, "pad_params"):  # params sized by the training set (a KDE's centres): match later fits
             later = pol.training_set(k_loop, pool, real if pol.fresh_real else None, 2)
@@ -80,6 +106,8 @@ class _Program:
         return world, (params, pool), metrics
 
     def _step(self, world, k_loop, carry, n):
+        if self.selecting:
+            return self._step_selected(world, k_loop, carry, n)
         fam, pol = self.family, self.policy
         params, pool = carry
         k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
@@ -105,6 +133,40 @@ class _Program:
     def has_chunk(self, length: int) -> bool:
         """Whether the program for ``length`` generations per call is built (else the next call compiles it)."""
         return length in self._chunks
+
+    def _step_selected(self, both, k_loop, carry, n):
+        """_step with a selector: generate candidates, select, push the block with its keep weights."""
+        fam, pol, sel = self.family, self.policy, self.selector
+        world, verifier = both
+        old, pool = carry
+        k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
+        confidence = getattr(fam, "confidence", None)
+        ctx = StepContext(k_push, None if confidence is None else
+                          lambda block: confidence(world, old, block.data if isinstance(block, Kept) else block))
+        m = self.synth_size
+        if sel.kind == "tilt":
+            generate = lambda k: fam.generate_tilted(k, world, verifier, old, m, sel.gamma)  # noqa: E731
+        else:
+            generate = lambda k: fam.generate(k, world, old, m)  # noqa: E731
+        view_of = lambda block: fam.selection_view(world, verifier, block, False)  # noqa: E731
+        synth, keep, view, before = select_block(sel, k_gen, generate, view_of, m)
+        pool = pol.push(pool, Kept(synth, keep), n, ctx)
+        real = None
+        if pol.fresh_real:
+            real = fam.sample_real(k_real, world)
+            real = Kept(real, jnp.ones(_n(real)))
+        segments = _unwrap(pol.training_set(k_select, pool, real, n), pol.fresh_real)
+        size = _train_size(segments)
+        # a selection that leaves too little to fit keeps the previous model (recorded as fit_skipped)
+        skip = size < getattr(fam, "min_fit_size", 1)
+        new = fam.fit(world, segments)
+        params = jax.tree_util.tree_map(lambda a, b: jnp.where(skip, a, b), old, new)
+        metrics = dict(fam.score(k_score, world, params))
+        metrics[TRAIN_SIZE] = size
+        metrics.update(selection_metrics(sel, view, keep, before))
+        metrics["fit_skipped"] = skip.astype(keep.dtype)
+        metrics.update(_policy_metrics(pol, pool))
+        return (params, pool), metrics
 
     def chunk_fn(self, length: int):
         if length not in self._chunks:
@@ -147,33 +209,42 @@ def _blocked(one, block: int, sharding):
                          out_specs=spec, check_vma=False)
 
 
-def _program(family, cfg: LoopConfig, devices, block: int | None = None) -> _Program:
+def _program(family, cfg: LoopConfig, devices, selector: SelectorConfig, block: int | None = None) -> _Program:
     devices = tuple(jax.devices() if devices is None else devices)
-    key = (family, dataclasses.replace(cfg, seed=0), devices, block)
+    key = (family, dataclasses.replace(cfg, seed=0), devices, selector, block)
     if key not in _PROGRAMS:
         if len(_PROGRAMS) >= _MAX_PROGRAMS:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[key] = _Program(family, key[1], devices, block)
+        _PROGRAMS[key] = _Program(family, key[1], devices, selector, block)
     return _PROGRAMS[key]
 
 
 class Loop:
     """One run of the self-consuming loop for (family, config); ``run`` executes it, optionally in chunks.
 
+    selector: how each synthetic block is filtered (collapse/selectors.py; default: keep everything). A
+    family that selects inside its own sampler (``with_selector``, e.g. gmm-classify) receives it as a
+    modified family instead. ConfigError if the family cannot support the selector.
     block: replicates processed together through all generations of a call (None: all at once, vmapped).
     A block small enough for the cache keeps each replicate's state resident across generations; the results
     are the same either way.
     """
 
-    def __init__(self, family, cfg: LoopConfig, devices=None, block: int | None = None):
-        # a family may settle config-dependent choices first (e.g. the linear family's exact-in-law sampler);
-        # self.family is the resolved one, which is what a run record should store
+    def __init__(self, family, cfg: LoopConfig, devices=None, selector: SelectorConfig | None = None,
+                 block: int | None = None):
+        selector = resolve(SelectorConfig() if selector is None else selector, family)
+        if selector.active and hasattr(family, "with_selector"):
+            family = family.with_selector(selector)
+        else:
+            check_support(selector, family)
+        # a family may settle config-dependent choices first (e.g. the linear family's exact-in-law sampler,
+        # which falls back to samples when a selector filters rows); self.family is what a run record stores
         if hasattr(family, "for_loop"):
-            family = family.for_loop(cfg)
+            family = family.for_loop(cfg, selector)
         require(block is None or (isinstance(block, int | np.integer) and not isinstance(block, bool) and block >= 1),
                 "block", block, "None (all replicates at once) or an integer >= 1 (replicates per cache block)")
-        self.family, self.cfg = family, cfg
-        self.program = _program(family, cfg, devices, block)
+        self.family, self.cfg, self.selector = family, cfg, selector
+        self.program = _program(family, cfg, devices, selector, block)
         self.sharding, self.padded = self.program.sharding, self.program.padded
 
     def memory_bytes(self) -> int:
@@ -257,9 +328,9 @@ def _pad(tree, padded):
     return jax.tree_util.tree_map(pad, tree)
 
 
-def run_loop(family, cfg: LoopConfig, devices=None, **kwargs) -> dict:
+def run_loop(family, cfg: LoopConfig, devices=None, selector: SelectorConfig | None = None, **kwargs) -> dict:
     """Convenience: run and return ``{metric: np.ndarray [G, R]}``."""
-    return Loop(family, cfg, devices).run(**kwargs).metrics
+    return Loop(family, cfg, devices, selector).run(**kwargs).metrics
 
 
 def chunk_for_progress(generations: int, updates: int = 10) -> int:

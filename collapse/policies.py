@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from collapse.config import MODES, LoopConfig
 from collapse.errors import ConfigError, require
 from collapse.families.base import Segment
+from collapse.selectors import Kept
 
 
 class StepContext(NamedTuple):
@@ -98,6 +99,14 @@ class Accumulate:
                 Segment(pool["synth"], synth_w, real=False, uniform=True))
 
 
+def _present(segment):
+    """Samples a subsample may draw: positive weight, and kept by the selector when the engine attached keep
+    weights to the block (collapse.engine.Kept), so the budget is drawn from kept samples only."""
+    if isinstance(segment.data, Kept):
+        return (segment.weight > 0) & (segment.data.keep > 0)
+    return segment.weight > 0
+
+
 @dataclass(frozen=True)
 class AccumulateSubsample(Accumulate):
     """Accumulate, but train on ``budget`` samples drawn without replacement from the whole pool."""
@@ -106,7 +115,7 @@ class AccumulateSubsample(Accumulate):
 
     def training_set(self, key, pool, real, n):
         real_seg, synth_seg = super().training_set(key, pool, real, n)
-        valid = jnp.concatenate([real_seg.weight > 0, synth_seg.weight.reshape(-1) > 0])
+        valid = jnp.concatenate([_present(real_seg).reshape(-1), _present(synth_seg).reshape(-1)])
         priority = jnp.where(valid, jax.random.uniform(key, valid.shape), -1.0)
         k = min(self.budget, valid.shape[0])
         _, chosen = jax.lax.top_k(priority, k)

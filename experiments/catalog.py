@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from collapse.errors import ConfigError
 
 RUNNERS = ("engine", "seeds")
-STUDY_MODULES = ("linear", "gaussian", "kde", "categorical", "verification", "lm", "eigen", "summarize")
+STUDY_MODULES = ("linear", "gaussian", "kde", "categorical", "feedback", "verification", "lm", "eigen", "summarize")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Study:
     theory: Callable | None = None
     bounds: Callable | None = None
     loop_defaults: dict = field(default_factory=dict)
+    selector_theory: Callable | None = None  # (config, loop, SelectorConfig) -> curves, when a selector filters
     run: Callable | None = None
     report: Callable | None = None
     default_replicates: int = 1
@@ -120,6 +121,7 @@ class Member:
     note: str
     seconds: float = 0.0
     compile_seconds: float = 0.0
+    selector: object = None  # the SelectorConfig that filtered the synthetic data (None: none)
 
 
 def _collect():

@@ -23,6 +23,7 @@ from collapse import distributed
 from collapse.config import LoopConfig
 from collapse.errors import ConfigError
 from collapse.policies import policy_names
+from collapse.selectors import SELECTORS, SelectorConfig
 from experiments import catalog, run_engine, run_seeds, sweep
 from experiments.fields import field_choices, field_default, field_type, flag
 
@@ -44,6 +45,27 @@ LOOP_HELP = {
     "edit_masks": "edit mode, explicit schedule: .npy or .json file of G−1 rows × T zeros/ones (row j forms "
                   "generation j+2)",
 }
+SELECTOR_HELP = {
+    "kind": "selector: none, oracle (keep iff correct: within τ of the truth), phi-psi (keep correct w.p. ϕ, wrong "
+            "w.p. ψ), random (keep w.p. ϕ), window (keep iff |y − f_v(x)| ≤ h, f_v offset from the truth), model "
+            "(the family's verifier model), best-of-k, curate (K-choice Bradley–Terry / Luce), tilt (its K → ∞ "
+            "law, exact)",
+    "tau": "correctness threshold τ (oracle; ϕ, ψ accounting; default: the family's own)",
+    "phi": "keep probability ϕ of a correct sample (phi-psi; random)", "psi": "keep probability ψ of a wrong sample",
+    "phi_class": "per-class ϕ₊,ϕ₋", "psi_class": "per-class ψ₊,ψ₋",
+    "h": "window half-width h > 0", "k": "candidates for best-of-k / curate (>= 1)",
+    "gamma": "reward sharpness γ > 0 (r = −½γ·deviation²)",
+    "offset": "the verifier model's offset from the truth (linear: ‖w_v − w*‖; gaussian: centre μ + offset)",
+}
+
+
+def selector_key(name: str) -> str:
+    """The setting (and flag) of a SelectorConfig field: ``selector`` for its kind, ``sel_<name>`` otherwise."""
+    return "selector" if name == "kind" else f"sel_{name}"
+
+
+SELECTOR_KEYS = {selector_key(f.name): f.name for f in dataclasses.fields(SelectorConfig)}
+
 COMMON = ("model", "preset", "config", "out", "overwrite", "publish", "quiet", "seed", "replicates", "sweep",
           "no_compile_cache", "coordinator", "num_processes", "process_id")
 ENGINE_OPTIONS = ("z_tol", "no_theory", "checkpoint_every")
@@ -145,6 +167,16 @@ def build_parser(study: catalog.Study) -> Parser:
                 continue
             _add_field(loop, LoopConfig, f, LOOP_HELP[f.name], loop_defaults[f.name],
                        policy_names() if f.name == "mode" else None)
+    if study.runner == "engine":
+        sel = p.add_argument_group("selection (what of each synthetic block is kept: collapse/selectors.py)")
+        for f in dataclasses.fields(SelectorConfig):
+            name = selector_key(f.name)
+            kw = {"type": field_type(SelectorConfig, f.name)}
+            if f.name == "kind":
+                kw["choices"] = SELECTORS
+            default = field_default(f)
+            text = SELECTOR_HELP[f.name] + ("" if default is None else f" (default: {default})")
+            sel.add_argument(flag(name), dest=name, default=None, help=text, **kw)
     group = p.add_argument_group(f"study {study.name}")
     for f in study.fields():
         _add_field(group, study.config_cls, f, study.field_help.get(f.name, ""))
@@ -193,7 +225,7 @@ def resolve(study, preset, file_settings, args) -> tuple[list, dict]:
     flags = {k: v for k, v in vars(args).items() if v is not None}
     known = set(COMMON) | {f.name for f in study.fields()}
     if study.runner == "engine":
-        known |= {f.name for f in dataclasses.fields(LoopConfig)} | set(ENGINE_OPTIONS)
+        known |= {f.name for f in dataclasses.fields(LoopConfig)} | set(ENGINE_OPTIONS) | set(SELECTOR_KEYS)
     for key in file_settings:
         if key not in known:
             raise ConfigError("config", key, f"a setting of study {study.name} (see --model {study.name} --help)")
@@ -281,15 +313,32 @@ def _build(cls, kw: dict, what: str):
 
 
 def engine_runs(study, runs):
-    """[(label, panel, family, LoopConfig)]: every member built (and so validated) before anything runs."""
+    """[(label, panel, family, LoopConfig, SelectorConfig | None)]: every member built (and so validated) before
+    anything runs. A family that selects inside its own sampler (gmm-classify) takes the selector into itself."""
     fam_names = {f.name for f in study.fields()}
     loop_names = {f.name for f in dataclasses.fields(LoopConfig)}
     built = []
     for label, panel, settings in runs:
         family = _build(study.config_cls, {k: v for k, v in settings.items() if k in fam_names}, study.name)
         loop_kw = {**study.loop_defaults, **{k: v for k, v in settings.items() if k in loop_names}}
-        built.append((label, panel, family, _build(LoopConfig, loop_kw, "loop")))
+        selector = _selector(settings)
+        if selector is not None and hasattr(family, "with_selector"):
+            family, selector = family.with_selector(selector), None
+        built.append((label, panel, family, _build(LoopConfig, loop_kw, "loop"), selector))
     return built
+
+
+def _selector(settings: dict):
+    """The SelectorConfig of a run's settings, or None when none is asked for."""
+    kw = {field: settings[key] for key, field in SELECTOR_KEYS.items() if key in settings}
+    if not kw:
+        return None
+    if kw.get("kind", "none") == "none":
+        extra = sorted(k for k in kw if k != "kind")
+        if extra:
+            raise ConfigError(selector_key(extra[0]), kw[extra[0]], "given only with a --selector other than none")
+        return None
+    return _build(SelectorConfig, kw, "selector")
 
 
 def run(argv) -> int:

@@ -23,12 +23,15 @@ from theory.check import check
 from theory.curves import TheoryUnavailable
 
 
-def theory_for(study, family, cfg, enabled: bool):
+def theory_for(study, family, cfg, enabled: bool, selector=None):
     """(curves, note): every theory curve and bound that applies, each tagged with its metric."""
-    if not enabled or study.theory is None:
-        return [], "theory check off" if not enabled else "no theory for this study"
+    selecting = selector is not None and selector.active
+    hook = study.selector_theory if selecting else study.theory
+    if not enabled or hook is None:
+        return [], "theory check off" if not enabled else (
+            f"no closed form for the {selector.kind} selector" if selecting else "no theory for this study")
     try:
-        found = study.theory(family, cfg)
+        found = hook(family, cfg, selector) if selecting else hook(family, cfg)
     except TheoryUnavailable as why:
         curves, note = [], f"no closed form for this config: {why}"
     except ConfigError as err:  # outside the formula's range: say how to run without it
@@ -37,7 +40,7 @@ def theory_for(study, family, cfg, enabled: bool):
     else:
         curves = list(found) if isinstance(found, list | tuple) else [found]
         note = "theory: " + "; ".join(f"{c.name} [{c.source}]" for c in curves)
-    curves += study.bounds(family, cfg) if study.bounds else []
+    curves += study.bounds(family, cfg) if study.bounds and not selecting else []
     return [c if c.metric else dataclasses.replace(c, metric=study.main_metric) for c in curves], note
 
 
@@ -175,17 +178,20 @@ class Options:
             raise ConfigError("checkpoint_every", self.checkpoint_every, "a finite number of seconds >= 0")
 
 
-def run_member(study, family, cfg, out: Path | None, opts: Options, label: str = "", panel: str = ""):
+def run_member(study, family, cfg, out: Path | None, opts: Options, label: str = "", panel: str = "",
+               selector=None):
     """Simulate (or resume, or reload) one config into ``out``, check it against its theory, and write the run
     folder (results, samples, report.md, figure.png). Returns (Member, the folder)."""
-    curves, note = theory_for(study, family, cfg, not opts.no_theory)
+    curves, note = theory_for(study, family, cfg, not opts.no_theory, selector)
     record = {"model": study.name, "family": dataclasses.asdict(family), "loop": dataclasses.asdict(cfg)}
+    if selector is not None and selector.active:  # (absent otherwise, so earlier runs keep their hash)
+        record["selector"] = dataclasses.asdict(selector)
     out = out or Path("runs") / f"{study.name}-{cfg.mode}-{config_hash(record)}"
     if opts.writer:
         check_writable(out)
     run_dir = RunDir(out, record, writer=opts.writer)
     with run_dir.lock():
-        return _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel), out
+        return _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel, selector), out
 
 
 class CompileClock:
@@ -209,7 +215,7 @@ class CompileClock:
             cls.total += duration
 
 
-def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -> Member:
+def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel, selector) -> Member:
     if opts.overwrite:
         run_dir.clear()
     t0, c0 = time.monotonic(), CompileClock.now()
@@ -219,10 +225,10 @@ def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -
             metrics = {k: z[k] for k in z.files}
         print(f"already complete in {run_dir.out}; reporting the saved results (use --overwrite to recompute)")
     else:
-        metrics = _simulate(study, family, cfg, run_dir, status, opts)
+        metrics = _simulate(study, family, cfg, run_dir, status, opts, selector)
     rows, checks = summary_rows(metrics, curves, opts.z_tol)
     member = Member(label or cfg.mode, panel, study, family, cfg, metrics, curves, checks, note,
-                    time.monotonic() - t0, CompileClock.now() - c0)
+                    time.monotonic() - t0, CompileClock.now() - c0, selector)
     if status != "complete":
         run_dir.finish(rows, metrics)
     if opts.writer and (status != "complete" or not (run_dir.path("figure.png").exists()
@@ -234,10 +240,10 @@ def _run_locked(study, family, cfg, run_dir, curves, note, opts, label, panel) -
     return member
 
 
-def _simulate(study, family, cfg, run_dir, status, opts: Options):
+def _simulate(study, family, cfg, run_dir, status, opts: Options, selector=None):
     resume = run_dir.load_checkpoint() if status == "resume" else None
     run_dir.write_config({"runner": "engine", "precision": "float64"})
-    loop = Loop(family, cfg)
+    loop = Loop(family, cfg, selector=selector)
     start = resume.generation if resume else 0
     if resume:
         print(f"resuming {run_dir.out} from generation {resume.generation}", file=sys.stderr)
@@ -271,13 +277,13 @@ def _simulate(study, family, cfg, run_dir, status, opts: Options):
     return state.metrics
 
 
-def validate(study, family, cfg, opts: Options) -> None:
+def validate(study, family, cfg, opts: Options, selector=None) -> None:
     """Everything that can refuse a run, checked before any file is written or anything compiled."""
     if cfg.replicates < 2:
         raise ConfigError("replicates", cfg.replicates, ">= 2 (the runner reports mean ± SE and checks theory)")
     make_policy(cfg, family)  # the policy's own checks (mask shapes, budgets) before theory reads them
-    theory_for(study, family, cfg, not opts.no_theory)
-    check_memory(family, cfg)
+    theory_for(study, family, cfg, not opts.no_theory, selector)
+    check_memory(family, cfg, selector)
 
 
 def available_bytes() -> int:
@@ -291,10 +297,10 @@ def available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_memory(family, cfg, fraction: float = 0.8) -> None:
+def check_memory(family, cfg, selector=None, fraction: float = 0.8) -> None:
     """Refuse, before compiling, a run whose arrays alone would not fit in ``fraction`` of the available memory."""
     try:
-        need = Loop(family, cfg).memory_bytes()
+        need = Loop(family, cfg, selector=selector).memory_bytes()
     except ConfigError:
         raise
     except (OverflowError, ValueError, TypeError, MemoryError) as err:
@@ -318,11 +324,11 @@ def run(study, runs, preset, opts: Options) -> int:
     One run: its folder is the report. A preset: each member in ``<out>/<panel>-<label>``, then the preset's report
     and figure in ``<out>`` (and, with ``--publish``, in figures/).
     """
-    for _, _, family, cfg in runs:  # every member is valid and fits in memory before anything is written
-        validate(study, family, cfg, opts)
+    for _, _, family, cfg, sel in runs:  # every member is valid and fits in memory before anything is written
+        validate(study, family, cfg, opts, sel)
     if preset is None:
-        (_, _, family, cfg), = runs
-        m, path = run_member(study, family, cfg, opts.out, opts)
+        (_, _, family, cfg, sel), = runs
+        m, path = run_member(study, family, cfg, opts.out, opts, selector=sel)
         print_member(m)
         code = _report_nonfinite([m])
         print(f"results: {path / 'results.jsonl'}  (config: {path / 'config.json'}, per-replicate values: "
@@ -355,13 +361,13 @@ def _folder(preset) -> str:
 def run_members(study, runs, preset, opts: Options, validated: bool = False) -> list[Member]:
     """Run every member of a preset or sweep into ``<out>/<panel>-<label>`` (``out`` default runs/preset-<name>)."""
     if not validated:
-        for _, _, family, cfg in runs:
-            validate(study, family, cfg, opts)
+        for _, _, family, cfg, sel in runs:
+            validate(study, family, cfg, opts, sel)
     out = opts.out or Path("runs") / _folder(preset)
     if opts.publish and opts.writer:
         check_writable(Path("figures"))
     return [run_member(study, family, cfg, out / folder_name(f"{panel}-{label}" if panel else label), opts, label,
-                       panel)[0] for label, panel, family, cfg in runs]
+                       panel, sel)[0] for label, panel, family, cfg, sel in runs]
 
 
 EXIT_NONFINITE = 3  # the run finished, but some metric is NaN or inf (named on stderr and in report.md)

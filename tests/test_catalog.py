@@ -57,24 +57,24 @@ def test_every_preset_resolves(preset):
     study, runs, _ = _resolve(preset)
     assert study.name == preset.study and preset.cpu_time and preset.description
     if study.runner == "engine":
-        for _, _, family, cfg in gen_loop.engine_runs(study, runs):
-            run_engine.theory_for(study, family, cfg, True)
+        for _, _, family, cfg, sel in gen_loop.engine_runs(study, runs):
+            run_engine.theory_for(study, family, cfg, True, sel)
     else:
         ((_, _, settings),) = runs
         study.config_cls(**{k: v for k, v in settings.items() if k in {f.name for f in study.fields()}})
 
 
-def _synthetic_member(study, label, panel, family, cfg, rng):
-    """A finished run with random values for every metric the family and policy produce (found by tracing the
-    engine's first generation, not by running it)."""
-    loop = Loop(family, cfg)
+def _synthetic_member(study, label, panel, family, cfg, selector, rng):
+    """A finished run with random values for every metric the family, policy and selector produce (found by
+    tracing the engine's first generation, not by running it)."""
+    loop = Loop(family, cfg, selector=selector)
     with jax.enable_x64(True):
         shapes = jax.eval_shape(loop.program.init, jax.random.key(0), jnp.arange(loop.padded))[2]
     R = min(cfg.replicates, 6)
     metrics = {name: rng.uniform(0.2, 0.8, (cfg.generations, R)) for name in shapes}
-    curves, note = run_engine.theory_for(study, family, cfg, True)
+    curves, note = run_engine.theory_for(study, family, cfg, True, selector)
     checks = [check(metrics[c.metric], c) for c in curves]
-    return catalog.Member(label, panel, study, family, cfg, metrics, curves, checks, note)
+    return catalog.Member(label, panel, study, family, cfg, metrics, curves, checks, note, selector=selector)
 
 
 @pytest.mark.parametrize("preset", [p for p in PRESETS if catalog.study(p.study).runner == "engine"],
@@ -142,7 +142,7 @@ def test_a_gpu_engine_preset_runs_a_smoke_configuration(tmp_path, capsys):
     argv = ["--preset", "lm-modes-gpu", "--T", "2", "--steps", "2", "--batch", "2", "--warmup", "1", "--holdout", "2",
             "--diag-samples", "2", "--generations", "2", "--out", str(tmp_path), "--quiet", "--mode", "replace"]
     study, runs, _ = _resolve(catalog.preset("lm-modes-gpu"), argv[2:])
-    (label, panel, family, cfg) = gen_loop.engine_runs(study, runs)[0]
+    (label, panel, family, cfg, _) = gen_loop.engine_runs(study, runs)[0]
     assert family.dtype == "bfloat16" and family.width == 512
     member, _ = run_engine.run_member(study, family, cfg, tmp_path, run_engine.Options(quiet=True), label, panel)
     assert np.isfinite(member.metrics["heldout_ppl"]).all()

@@ -122,8 +122,8 @@ def test_a_preset_takes_every_flag_of_its_study(tmp_path):
     args = gen_loop.build_parser(study).parse_args(["--preset", "linear-overparam", "--d", "60"])
     runs, _, _ = gen_loop.resolve(study, preset, file_settings, args)
     built = gen_loop.engine_runs(study, runs)
-    assert len(built) == 6 and all(fam.d == 60 for _, _, fam, _ in built)
-    assert {fam.T for _, _, fam, _ in built} == {10, 25, 40}
+    assert len(built) == 6 and all(fam.d == 60 for _, _, fam, _, _ in built)
+    assert {fam.T for _, _, fam, _, _ in built} == {10, 25, 40}
 
 
 def test_a_preset_run_leaves_figures_alone_unless_published(tmp_path, monkeypatch, capsys):
@@ -164,10 +164,10 @@ def test_config_file_sets_values_and_flags_override_it(tmp_path):
     cfg = tmp_path / "run.json"
     cfg.write_text(json.dumps({"model": "linear", "mode": "accumulate", "d": 3, "T": 10, "generations": 3,
                                "replicates": 20, "seed": 7, "z_tol": 3.0}))
-    ((_, _, family, loop),) = _resolve(["--config", str(cfg), "--seed", "8"])
+    ((_, _, family, loop, _),) = _resolve(["--config", str(cfg), "--seed", "8"])
     assert (family.d, family.T, loop.mode, loop.generations, loop.seed) == (3, 10, "accumulate", 3, 8)
     cfg.write_text(json.dumps({"model": "gaussian", "T": 5}))
-    ((_, _, family, _),) = _resolve(["--config", str(cfg)])
+    ((_, _, family, _, _),) = _resolve(["--config", str(cfg)])
     assert type(family).__name__ == "Gaussian" and family.T == 5  # the model key of a config file is honoured
     cfg.write_text(json.dumps({"dimension": 3}))
     with pytest.raises(gen_loop.ConfigError, match="config must be a setting of study linear"):

@@ -41,6 +41,7 @@ from scipy.stats import chi2 as scipy_chi2
 
 from collapse.errors import ConfigError, require
 from collapse.families.points import GaussianData, flatten_segments
+from collapse.selectors import SelectionView
 from collapse.validate import check_fields
 
 Estimator = Literal["unbiased", "mle"]
@@ -247,6 +248,44 @@ class Gaussian:
             divisor = v1 if self.estimator == "mle" else v1 - jnp.sum(w**2) / v1
             cov = scatter / divisor
         return GaussianParams(mean, cov, gen, jnp.sum(w > 0))
+
+    # -- selection (collapse/selectors.py) ---------------------------------------------------------
+    selection_fields = ("error", "deviation")
+
+    @property
+    def default_tau(self) -> float:
+        """A sample is *correct* (for ϕ, ψ and the oracle) iff within std·√d of the true mean."""
+        return self.std * self.d**0.5
+
+    @property
+    def min_fit_size(self) -> int:
+        """Fewest kept samples a fit needs (a selection leaving fewer keeps the previous model)."""
+        return self.d + 1 if self.refit == "mean-cov" else 1
+
+    def verifier_setup(self, key, world: GaussianWorld, offset: float):
+        """The verifier's / reward model's centre c = μ + offset (every coordinate)."""
+        del key
+        return world.mu + offset
+
+    def selection_view(self, world: GaussianWorld, centre, block: GaussianData, real: bool):
+        """Per sample: error = ‖x − μ‖ (oracle: keep iff ≤ τ), deviation = ‖x − c‖ (window; reward
+        r = −½γ‖x − c‖²)."""
+        del real
+        return SelectionView(error=jnp.linalg.norm(block.x - world.mu, axis=-1),
+                             deviation=jnp.linalg.norm(block.x - centre, axis=-1))
+
+    def tilted(self, params: GaussianParams, centre, gamma) -> GaussianParams:
+        """The model tilted by e^{r}, r = −½γ‖x − c‖² (K → ∞ curation, Ferbach et al. 2024, arXiv 2407.09499):
+        N(m, S)·e^{r} ∝ N(m', S') with S'⁻¹ = S⁻¹ + γI, m' = S'(S⁻¹m + γc) (conjugacy; docs/feedback.md §1)."""
+        prec = jnp.linalg.inv(params.cov) + gamma * jnp.eye(self.d)
+        cov = jnp.linalg.inv(prec)
+        cov = (cov + cov.T) / 2
+        mean = cov @ (jnp.linalg.solve(params.cov, params.mean) + gamma * centre)
+        return params._replace(mean=mean, cov=cov)
+
+    def generate_tilted(self, key, world: GaussianWorld, centre, params: GaussianParams, size: int, gamma):
+        """A block drawn exactly from the tilted model (``tilted``)."""
+        return self.generate(key, world, self.tilted(params, centre, gamma), size)
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, key, world: GaussianWorld, params: GaussianParams):

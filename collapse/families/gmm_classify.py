@@ -13,7 +13,9 @@ runs are the iterated loop (the student of round t labels round t + 1's data).
   samples, or given at ``generator_angle`` degrees from the Bayes direction Σ⁻¹μ; ``p`` flips its labels too.
 Students (models n ≥ 2) label with sign(ŵᵀx + b̂) and no flips.
 
-Each generation draws N fresh inputs, labels them (k candidate labels per input for best-of-k), and selects:
+Each generation draws N fresh inputs, labels them (k candidate labels per input for best-of-k), and selects with
+a collapse.selectors selector, applied inside the chunked sampler (before the reduction to sufficient
+statistics; ``selector_config`` maps the fields below to it, ``with_selector`` the other way):
 none | oracle (keep iff y' = y) | phi-psi (keep a correct label w.p. ϕ, a wrong one w.p. ψ; per true class with
 ``phi_class``/``psi_class``) | random (keep w.p. ϕ whatever the label) | linear (keep iff sign(w_vᵀx) = y', w_v
 at ``verifier_angle`` degrees from Σ⁻¹μ) | best-of-k (keep all; of k candidates take the one the linear
@@ -34,6 +36,7 @@ label-noise generator), ``cos_bayes`` (cosine between ŵ and Σ⁻¹μ) and the 
 (collapse.selection): ``p``, ``r``, ``q``, ``phi``, ``psi``, ``p_star``, ``kept``.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
@@ -44,7 +47,8 @@ from jax.scipy.special import ndtr
 
 from collapse.errors import require
 from collapse.families.base import Segment
-from collapse.selection import best_of_k, selection_stats
+from collapse.selection import selection_stats
+from collapse.selectors import SelectionView, SelectorConfig, make_selector
 from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum
 from collapse.validate import check_fields
 
@@ -86,16 +90,13 @@ class ClassifyParams(NamedTuple):
 
 
 class ClassifyWorld(NamedTuple):
-    """Per-replicate constants. The rates (mu's norm, phi, psi here; the generator's flips in its params) are
-    arrays, so a test can vary them under one compiled program."""
+    """Per-replicate constants."""
 
     mu: jax.Array  # [d]
     scale: jax.Array  # [d], sqrt of Σ's eigenvalues (Σ is diagonal)
     bayes_dir: jax.Array  # [d], unit Σ⁻¹μ
     w_verifier: jax.Array  # [d], unit vector at verifier_angle from Σ⁻¹μ
     w_given: jax.Array  # [d], unit vector at generator_angle from Σ⁻¹μ (used when generator_angle is set)
-    phi: jax.Array  # [2], keep-probability of a correct label by true class (+1, −1)
-    psi: jax.Array  # [2], keep-probability of a wrong label by true class
     real: ClassifyData  # the n_real real samples generation 1 trains on
 
 
@@ -202,6 +203,31 @@ class GMMClassify:
         psi = self.psi_class if self.psi_class is not None else (self.psi, self.psi)
         return phi, psi
 
+    @property
+    def selector_config(self) -> SelectorConfig:
+        """The collapse.selectors selector this family's verifier fields describe (correct iff error = 0)."""
+        v = self.verifier
+        if v in ("phi-psi", "random"):
+            phi, psi = self.keep_rates
+            return SelectorConfig("phi-psi", phi_class=tuple(phi), psi_class=tuple(psi))
+        kind = {"linear": "model", "best-of-k": "best-of-k"}.get(v, v)
+        return SelectorConfig(kind, k=self.k)
+
+    def with_selector(self, cfg: SelectorConfig) -> "GMMClassify":
+        """This family with an engine selector (collapse.engine.Loop's ``selector``) as its verifier fields."""
+        require(self.verifier == "none", "verifier", self.verifier, "'none' when a selector is given")
+        kinds = ("none", "oracle", "phi-psi", "random", "model", "best-of-k")
+        require(cfg.kind in kinds, "selector", cfg.kind, f"one the gmm-classify family supports: {', '.join(kinds)}")
+        require(cfg.tau is None or cfg.tau < 1, "tau", cfg.tau,
+                "< 1 for gmm-classify (a label is correct or wrong: error 0 or 1)")
+        require(cfg.offset == 0, "offset", cfg.offset, "0 for gmm-classify (the model verifier's offset is "
+                "verifier_angle)")
+        phi = cfg.phi_class if cfg.phi_class is not None else (cfg.phi, cfg.phi)
+        psi = cfg.psi_class if cfg.psi_class is not None else (cfg.psi, cfg.psi)
+        verifier = {"model": "linear"}.get(cfg.kind, cfg.kind)
+        return dataclasses.replace(self, verifier=verifier, phi=cfg.phi, psi=cfg.psi, phi_class=tuple(phi),
+                                   psi_class=tuple(psi), k=cfg.k)
+
     # -- world -----------------------------------------------------------------------------
     def setup(self, key, synth_size: int) -> ClassifyWorld:
         k_dirs, k_real = jax.random.split(key)
@@ -212,8 +238,7 @@ class GMMClassify:
         bayes = bayes / jnp.linalg.norm(bayes)
         w_v = _at_angle(bayes, v_verifier, self.verifier_angle)
         w_g = _at_angle(bayes, v_generator, 0.0 if self.generator_angle is None else self.generator_angle)
-        phi, psi = (jnp.asarray(v, mu.dtype) for v in self.keep_rates)
-        world = ClassifyWorld(mu, scale, bayes, w_v, w_g, phi, psi, None)
+        world = ClassifyWorld(mu, scale, bayes, w_v, w_g, None)
         truth = ClassifyParams(jnp.zeros(self.d), jnp.zeros(()), jnp.ones(()), jnp.zeros(2), jnp.zeros(4))
         real = self._draw(k_real, world, truth, self.n_real, select=False)
         return world._replace(real=real._replace(synthetic=jnp.zeros(1)))
@@ -246,12 +271,19 @@ class GMMClassify:
         flips = u[:, 3:] < flip_prob[:, None]
         cand = base[:, None] * jnp.where(flips, -1.0, 1.0)  # [B, k]
         margin = x @ world.w_verifier
-        if select and self.verifier == "best-of-k":
-            label = jnp.take_along_axis(cand, best_of_k(cand * margin[:, None])[:, None], axis=1)[:, 0]
+        selector = make_selector(self.selector_config)
+        if select and selector.candidates > 1:  # best-of-k: the verifier's score y'·w_vᵀx per candidate
+            pick = selector.choose(None, SelectionView(score=(cand * margin[:, None]).T))
+            label = jnp.take_along_axis(cand, pick[:, None], axis=1)[:, 0]
         else:
             label = cand[:, 0]
         correct = label == y
-        kept = self._keep(u[:, 2], world, correct, y, label, margin) if select else jnp.ones(B, bool)
+        if select and selector.candidates == 1:
+            view = SelectionView(error=jnp.where(correct, 0.0, 1.0), group=jnp.where(y > 0, 0, 1),
+                                 accept=jnp.where(margin >= 0, 1.0, -1.0) == label)
+            kept = selector.keep(u[:, 2], view)
+        else:
+            kept = jnp.ones(B, bool)
         kept = kept & valid
         kw = kept.astype(x.dtype)
         xk = x * kw[:, None]
@@ -262,19 +294,6 @@ class GMMClassify:
         stats = (label @ xk, sxx, jnp.sum(xk, 0), label @ kw, jnp.sum(kw), counts)
         raw = (x, label, kw) if self.student == "logistic" else None
         return stats, raw
-
-    def _keep(self, u, world, correct, y, label, margin):
-        """Selection; u: [B] uniforms for the (ϕ, ψ) coins (the same rule as collapse.selection.keep_phi_psi)."""
-        v = self.verifier
-        if v in ("none", "best-of-k"):
-            return jnp.ones(correct.shape, bool)
-        if v == "oracle":
-            return correct
-        if v == "linear":
-            return jnp.where(margin >= 0, 1.0, -1.0) == label
-        phi = jnp.where(y > 0, world.phi[0], world.phi[1])
-        psi = jnp.where(y > 0, world.psi[0], world.psi[1])
-        return u < jnp.where(correct, phi, psi)
 
     def _draw(self, key, world, params, size, select):
         B = min(self.chunk, size)

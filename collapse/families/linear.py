@@ -22,6 +22,7 @@ from collapse.errors import ConfigError, require
 from collapse.families import linear_stats as stats
 from collapse.families.base import Segment
 from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
+from collapse.selectors import SelectionView
 from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum  # noqa: F401 (re-exported)
 from collapse.validate import check_fields
 
@@ -95,8 +96,10 @@ class LinearRegression:
                 raise ConfigError("sampler", self.sampler, reason)
 
     # -- which sampler ---------------------------------------------------------------------
-    def _stats_unavailable(self, cfg):
+    def _stats_unavailable(self, cfg, selector=None):
         """Why the sufficient-statistics sampler cannot run this config (None if it can)."""
+        if selector is not None and selector.active:
+            return "'samples' with a selector (it keeps or drops individual labels)"
         if self.T < self.d:
             return f"'samples' when T < d (T={self.T}, d={self.d}): XᵀX is singular and min-norm OLS needs X itself"
         synth = self.synth_size
@@ -113,9 +116,10 @@ class LinearRegression:
             return f"'samples' when a synthetic block has fewer than d rows ({synth} < d={self.d}): XᵀX is singular"
         return None
 
-    def for_loop(self, cfg):
-        """This family with ``sampler`` resolved for a loop config ("auto" -> "stats" where it applies)."""
-        reason = self._stats_unavailable(cfg)
+    def for_loop(self, cfg, selector=None):
+        """This family with ``sampler`` resolved for a loop config and selector ("auto" -> "stats" where it
+        applies)."""
+        reason = self._stats_unavailable(cfg, selector)
         if self.sampler == "stats" and reason:
             raise ConfigError("sampler", self.sampler, reason)
         if self.sampler == "auto":
@@ -245,6 +249,24 @@ class LinearRegression:
         """The fixed design X [T, d] that edit masks may depend on (leverage / adversarial schedules); None
         under a fresh design."""
         return world.x_real if self.design == "fixed" else None
+
+    # -- selection (collapse/selectors.py) ---------------------------------------------------------
+    selection_fields = ("error", "deviation")
+
+    @property
+    def default_tau(self) -> float:
+        """A synthetic label is *correct* (for ϕ, ψ and the oracle) iff within one noise std σ₀ of xᵀw*."""
+        return self.noise_synth
+
+    def verifier_setup(self, key, world: LinearWorld, offset: float):
+        """The window verifier's model w_v = w* + offset·e, e uniform on the unit sphere (per replicate)."""
+        e = jax.random.normal(key, (self.d,))
+        return world.w_star + offset * e / jnp.linalg.norm(e)
+
+    def selection_view(self, world: LinearWorld, w_v, block: LinearData, real: bool):
+        """Per label: error = |y − xᵀw*| (correct iff ≤ τ), deviation = |y − xᵀw_v| (Yi et al. 2026's window)."""
+        x = block.x if block.x is not None else (world.x_real if real else world.x_synth)
+        return SelectionView(error=jnp.abs(block.y - x @ world.w_star), deviation=jnp.abs(block.y - x @ w_v))
 
     def confidence(self, world: LinearWorld, params, block: LinearData):
         """−|yᵢ − xᵢᵀŵ|: how well model ŵ fits each label of a block (higher = better fit). The analogue

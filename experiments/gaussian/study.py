@@ -5,6 +5,7 @@ from collapse.families.gaussian import Gaussian
 from collapse.families.gmm import GaussianMixture
 from experiments.catalog import Preset, PresetRun, Study, figure_report
 from experiments.gaussian.figures import fresh_sweep, kazdan, shumailov
+from theory.feedback import curation_theory
 from theory.gaussian import gaussian_bounds, gaussian_theory
 
 STUDIES = [
@@ -16,6 +17,7 @@ STUDIES = [
         metric_label="W₂² to the true Gaussian",
         theory=gaussian_theory,
         bounds=gaussian_bounds,
+        selector_theory=curation_theory,
         field_help={
             "d": "dimension",
             "T": "real samples (generation 1's training set)",

@@ -1,0 +1,108 @@
+"""Iterated curation by a reward model (Ferbach, Bertrand, Bose, Gidel 2024, "Self-consuming generative models
+with curated data provably optimize human preferences", NeurIPS, arXiv 2407.09499). Simulated by the
+``curate`` / ``tilt`` selectors of collapse/selectors.py. Derivations: docs/feedback.md.
+
+A user is shown K samples X₁..X_K ~ p_t and keeps one, X_j with probability e^{r(X_j)}/Σ_i e^{r(X_i)} (the
+Bradley–Terry / Luce choice); the next model is the law of the kept sample. Provenance per function:
+**stated** (in the paper), **derived** (by us; docs/feedback.md), **approx**. Each is checked in
+tests/test_theory_curation.py.
+"""
+
+import itertools
+import math
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+
+def _compositions(n: int, total: int):
+    """All count vectors c ∈ ℕⁿ with Σc = total."""
+    for cut in itertools.combinations(range(total + n - 1), n - 1):
+        edges = (-1,) + cut + (total + n - 1,)
+        yield np.array([edges[i + 1] - edges[i] - 1 for i in range(n)])
+
+
+def k_choice_update(p, r, K: int) -> np.ndarray:
+    """One exact step of K-choice curation on a finite support:
+    p_{t+1}(x) = p_t(x)·K·E[e^{r(x)}/(e^{r(x)} + Σ_{j<K} e^{r(X_j)})], X_j iid ~ p_t.
+
+    [stated as the K-choice update in Ferbach et al. 2024 (arXiv 2407.09499, Sec. 2); the expectation is
+    computed here exactly by enumerating the multinomial counts of the K − 1 competitors (derived,
+    docs/feedback.md §1).] p, r: [n]. Cost: C(K + n − 2, n − 1) terms (small n, K).
+    """
+    p, r = np.asarray(p, float), np.asarray(r, float)
+    require_k(K)
+    p = p / p.sum()  # the map is homogeneous of degree K in p: renormalise so rounding cannot compound
+    n = p.shape[0]
+    logp = np.log(np.where(p > 0, p, 1.0))
+    out = np.zeros(n)
+    for c in _compositions(n, K - 1):
+        if np.any((c > 0) & (p <= 0)):
+            continue
+        log_prob = gammaln(K) - np.sum(gammaln(c + 1)) + np.sum(np.where(c > 0, c * logp, 0.0))
+        competitors = logsumexp(np.where(c > 0, r + np.log(np.maximum(c, 1)), -np.inf)) if K > 1 else -np.inf
+        share = np.exp(r - np.logaddexp(r, competitors))  # e^{r(x)}/(e^{r(x)} + Σ e^{r(X_j)})
+        out += np.exp(log_prob) * share
+    out = p * K * out
+    return out / out.sum()
+
+
+def require_k(K):
+    if not (isinstance(K, int | np.integer) and not isinstance(K, bool) and K >= 1):
+        raise ValueError(f"K must be an integer >= 1; got K={K!r}")
+
+
+def tilt_update(p, r) -> np.ndarray:
+    """K → ∞: p_{t+1} ∝ p_t·e^{r} [stated, Ferbach et al. 2024, Sec. 2 (the K → ∞ limit of the K-choice
+    update); hence p_t ∝ p₀e^{t r}]."""
+    p, r = np.asarray(p, float), np.asarray(r, float)
+    w = np.log(np.where(p > 0, p, 1.0)) + r
+    w = np.where(p > 0, w, -np.inf)
+    return np.exp(w - logsumexp(w))
+
+
+def expected_reward(p, r) -> float:
+    return float(np.dot(p, r))
+
+
+def mixed_fixed_point(p_real, r, K: int, lam: float, tol: float = 1e-13, max_iter: int = 20000):
+    """Stationary law of curation with a real-data fraction λ: p = λ·p_real + (1 − λ)·U_K(p), U_K the K-choice
+    update (K = 0 stands for the K → ∞ tilt). Found by iterating the map, which is how the loop evolves in
+    law. [derived: docs/feedback.md §2; Ferbach et al. 2024 claim stability with real data (Sec. 3)]
+    Returns (p, iterations)."""
+    if not 0 < lam <= 1:
+        raise ValueError(f"lam must be in (0, 1]; got lam={lam!r}")
+    update = (lambda q: tilt_update(q, r)) if K == 0 else (lambda q: k_choice_update(q, r, K))
+    p = np.asarray(p_real, float)
+    for i in range(max_iter):
+        nxt = lam * np.asarray(p_real, float) + (1 - lam) * update(p)
+        if np.max(np.abs(nxt - p)) < tol:
+            return nxt, i + 1
+        p = nxt
+    return p, max_iter
+
+
+def gaussian_quadratic_tilt(mu0, cov0, gamma: float, a, t: int):
+    """p₀ = N(μ₀, Σ₀), r(x) = −½γ‖x − a‖², K → ∞: p_t = N(μ_t, Σ_t) with Σ_t⁻¹ = Σ₀⁻¹ + tγI and
+    μ_t = Σ_t(Σ₀⁻¹μ₀ + tγa) — variance collapses like 1/(tγ) toward the reward peak a.
+    [derived by conjugacy (p_t ∝ p₀e^{t r} is Gaussian); docs/feedback.md §1]. Returns (μ_t, Σ_t)."""
+    mu0, cov0, a = np.atleast_1d(np.asarray(mu0, float)), np.atleast_2d(np.asarray(cov0, float)), np.asarray(a, float)
+    prec0 = np.linalg.inv(cov0)
+    cov = np.linalg.inv(prec0 + t * gamma * np.eye(mu0.shape[0]))
+    return cov @ (prec0 @ mu0 + t * gamma * a), cov
+
+
+def gaussian_expected_reward(mu, cov, gamma: float, a) -> float:
+    """E r(X) for X ~ N(μ, Σ), r = −½γ‖x − a‖²: −½γ(‖μ − a‖² + tr Σ)."""
+    mu, cov = np.atleast_1d(np.asarray(mu, float)), np.atleast_2d(np.asarray(cov, float))
+    return -0.5 * gamma * (float(np.sum((mu - np.asarray(a, float)) ** 2)) + float(np.trace(cov)))
+
+
+def luce_probabilities(r) -> np.ndarray:
+    """The Luce choice among K shown items with rewards r: e^{r_j}/Σ e^{r_i}."""
+    r = np.asarray(r, float)
+    return np.exp(r - logsumexp(r))
+
+
+def n_compositions(n: int, total: int) -> int:
+    return math.comb(total + n - 1, n - 1)
