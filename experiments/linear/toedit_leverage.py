@@ -5,7 +5,7 @@ Disjoint edit masks that are independent of the label noise but not of the desig
 uniformly random disjoint masks, with the exact recursion, our random-mask bound c·Φ_n and the leverage-weighted
 conjecture (theory/toedit.py, docs/toedit.md §2b).
 
-    PYTHONPATH=. python -m experiments.toedit_leverage [--replicates R]
+    python -m experiments.linear.toedit_leverage [--replicates R]
 """
 
 import argparse
