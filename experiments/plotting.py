@@ -75,3 +75,15 @@ def png_bytes(fig) -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def generation_axes(ax, ylabel, title, log_y=False):
+    """Label, title, grid and legend of an axis whose x is the generation."""
+    ax.set_xlabel("generation n (1 = fitted to real data)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="best")

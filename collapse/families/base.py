@@ -84,3 +84,15 @@ class DesignFamily(Protocol):
 
     def design_matrix(self, world: World) -> Array:
         """[T, d]."""
+
+
+class RealSynthSizes:
+    """``real_size`` = T and ``synth_size`` = M (default T), for families with fields ``T`` and ``M``."""
+
+    @property
+    def real_size(self) -> int:
+        return self.T
+
+    @property
+    def synth_size(self) -> int:
+        return self.T if self.M is None else self.M

@@ -49,6 +49,7 @@ from collapse.counts import (
     zipf_probs,
 )
 from collapse.errors import require
+from collapse.families.base import RealSynthSizes
 from collapse.validate import check_fields
 
 Truth = Literal["uniform", "zipf", "dirichlet"]
@@ -66,7 +67,7 @@ class CategoricalWorld(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Categorical:
+class Categorical(RealSynthSizes):
     """Model family: refit a categorical distribution each generation (see the module docstring).
 
     V: symbols; T: real samples; M: synthetic samples per generation (default T); truth: uniform | zipf |
@@ -106,14 +107,6 @@ class Categorical:
         require(is_real(self.source_alpha) and 0 <= self.source_alpha <= 1, "source_alpha", self.source_alpha,
                 "in [0, 1]")
         require(is_real(self.kl_eps) and 0 < self.kl_eps < 1, "kl_eps", self.kl_eps, "in (0, 1)")
-
-    @property
-    def real_size(self) -> int:
-        return self.T
-
-    @property
-    def synth_size(self) -> int:
-        return self.T if self.M is None else self.M
 
     @property
     def plain_sampler(self) -> bool:

@@ -25,6 +25,7 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 
 from collapse.errors import require
+from collapse.families.base import RealSynthSizes
 from collapse.families.points import GaussianData, flatten_segments
 from collapse.validate import check_fields
 
@@ -186,7 +187,7 @@ def _em_1d(x, w, init_means, iters, tol, floor):
 
 
 @dataclass(frozen=True)
-class GaussianMixture:
+class GaussianMixture(RealSynthSizes):
     """Model family: a K-component Gaussian mixture refitted by EM (see the module docstring).
 
     d: dimension; T: real samples; M: synthetic samples per generation (default T); K: components (of the
@@ -223,14 +224,6 @@ class GaussianMixture:
         require(self.em_tol >= 0, "em_tol", self.em_tol, ">= 0")
         require(self.cov_floor > 0, "cov_floor", self.cov_floor, "> 0 (it keeps every covariance nonsingular)")
         require(isinstance(self.holdout, int) and self.holdout >= 1, "holdout", self.holdout, "an integer >= 1")
-
-    @property
-    def real_size(self) -> int:
-        return self.T
-
-    @property
-    def synth_size(self) -> int:
-        return self.T if self.M is None else self.M
 
     def truth(self) -> MixtureParams:
         K, d = self.K, self.d

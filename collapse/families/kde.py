@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from collapse.errors import require
+from collapse.families.base import RealSynthSizes
 from collapse.validate import check_fields
 
 Bandwidth = Literal["fixed", "silverman", "scott"]
@@ -67,7 +68,7 @@ def bandwidth_factor(rule: str, n, d: int):
 
 
 @dataclass(frozen=True)
-class KDE:
+class KDE(RealSynthSizes):
     """Model family: a Gaussian KDE refitted each generation (see the module docstring).
 
     d: dimension (≤ 10; 2 for the shapes); T: real samples; M: synthetic samples per generation (default T);
@@ -110,14 +111,6 @@ class KDE:
         require(self.holdout >= 0, "holdout", self.holdout, ">= 0 (0 = no heldout_ll)")
         require(self.sw_samples >= 2, "sw_samples", self.sw_samples, ">= 2")
         require(self.projections >= 1, "projections", self.projections, ">= 1")
-
-    @property
-    def real_size(self) -> int:
-        return self.T
-
-    @property
-    def synth_size(self) -> int:
-        return self.T if self.M is None else self.M
 
     # -- truth -----------------------------------------------------------------------------
     def truth_trace(self) -> float:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from collapse.errors import ConfigError, require
 from collapse.families import linear_stats as stats
-from collapse.families.base import Segment
+from collapse.families.base import RealSynthSizes, Segment
 from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
 from collapse.selectors import SelectionView
 from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum  # noqa: F401 (re-exported)
@@ -49,7 +49,7 @@ class LinearWorld(NamedTuple):
 
 
 @dataclass(frozen=True)
-class LinearRegression:
+class LinearRegression(RealSynthSizes):
     """Model family: linear regression with OLS or ridge (see module docstring for the model).
 
     d: dimension; T: real samples per block; M: synthetic samples per generation (default T);
@@ -129,14 +129,6 @@ class LinearRegression:
     @property
     def _stats(self) -> bool:
         return self.sampler == "stats"
-
-    @property
-    def real_size(self) -> int:
-        return self.T
-
-    @property
-    def synth_size(self) -> int:
-        return self.T if self.M is None else self.M
 
     @property
     def noise_synth(self) -> float:

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from collapse.errors import require
-from collapse.families.base import Segment
+from collapse.families.base import RealSynthSizes, Segment
 from collapse.lm import model as lm
 from collapse.lm.config import ByteLMConfig
 from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
@@ -71,7 +71,7 @@ def _human(corpus: str, context: int, holdout: int, diag_samples: int):
 
 
 @dataclass(frozen=True)
-class TransformerLM(ByteLMConfig):
+class TransformerLM(ByteLMConfig, RealSynthSizes):
     """Model family: a decoder-only byte-level transformer (see module docstring).
 
     T: human windows per block; M: synthetic windows per generation (default T).
@@ -115,14 +115,6 @@ class TransformerLM(ByteLMConfig):
     @property
     def edit_rule(self) -> EditRule:
         return EditRule(self.edit_threshold, self.edit_direction, self.edit_top_k, self.edit_top_p, self.edit_beta)
-
-    @property
-    def real_size(self) -> int:
-        return self.T
-
-    @property
-    def synth_size(self) -> int:
-        return self.T if self.M is None else self.M
 
     def tokens_per_generation(self) -> int:
         """Training tokens one replicate processes per generation (for progress reports)."""

@@ -5,22 +5,10 @@ about a heavy-tailed mean (see theory/gaussian.py)."""
 import math
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
-from experiments.plotting import axes_grid, plot_band, png_bytes
+from experiments.plotting import axes_grid, generation_axes, plot_band, png_bytes
 from theory import gaussian as tg
 from theory.check import mean_se
-
-
-def _gens(ax, ylabel, title, log_y=False):
-    ax.set_xlabel("generation n (1 = fitted to real data)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="best")
 
 
 def _mean_line(ax, samples, label, color, every=1):
@@ -48,9 +36,9 @@ def shumailov(outcomes) -> bytes:
         _mean_line(a_w2, o.metrics["w2"], label, c, every)
         a_w2.plot(n, tg.replace_w2(sizes, fam.std, fam.estimator), "-", color=c, lw=1,
                   label="theory σ²(n/M + 2 − 2α_Mⁿ)")
-    _gens(a_log, "log σ̂²", "Shumailov et al.: log σ̂² drifts down (σ̂ → 0 a.s.)")
-    _gens(a_sd, "σ̂", "E σ̂ = σ α_Mⁿ (a mean of 2,000 replicates is unreliable once Var log σ̂ > 2)", log_y=True)
-    _gens(a_w2, "W₂² to the truth", "E W₂² = σ²(n/M + 2 − 2α_Mⁿ)")
+    generation_axes(a_log, "log σ̂²", "Shumailov et al.: log σ̂² drifts down (σ̂ → 0 a.s.)")
+    generation_axes(a_sd, "σ̂", "E σ̂ = σ α_Mⁿ (a mean of 2,000 replicates is unreliable once Var log σ̂ > 2)", log_y=True)
+    generation_axes(a_w2, "W₂² to the truth", "E W₂² = σ²(n/M + 2 − 2α_Mⁿ)")
     return png_bytes(fig)
 
 
@@ -81,8 +69,8 @@ def kazdan(outcomes) -> bytes:
                 a_var.axhline(fam.std**2 * tg.kazdan_limit(fam.T), color="k", lw=0.8, ls=":",
                               label=f"sin(π/√n)/(π/√n)·σ², n = {fam.T}")
                 limit_drawn = True
-    _gens(a_var, "σ̂²", "Kazdan et al.: fitted variance", log_y=True)
-    _gens(a_mean, "‖μ̂ − μ‖²", "mean error (replace: heavy-tailed, sample means fall short of E)", log_y=True)
+    generation_axes(a_var, "σ̂²", "Kazdan et al.: fitted variance", log_y=True)
+    generation_axes(a_mean, "‖μ̂ − μ‖²", "mean error (replace: heavy-tailed, sample means fall short of E)", log_y=True)
     return png_bytes(fig)
 
 

@@ -5,25 +5,13 @@ import dataclasses
 
 import jax
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from collapse.engine import Loop
-from experiments.plotting import axes_grid, png_bytes
+from experiments.plotting import axes_grid, generation_axes, png_bytes
 from theory import gaussian as tg
 from theory.check import mean_se
 
 SNAPSHOTS = (1, 5, 20)
-
-
-def _gens(ax, ylabel, title, log_y=False):
-    ax.set_xlabel("generation n (1 = fitted to real data)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="best")
 
 
 def bandwidth_modes(members) -> bytes:
@@ -41,7 +29,7 @@ def bandwidth_modes(members) -> bytes:
                     ax.plot(n, c.values, "-", color=bar[0].get_color(), lw=1, label=f"theory: {c.name}")
             truth = m.family.truth_trace()
         ax.axhline(truth, color="k", ls=":", lw=0.8, label="tr Σ of the truth")
-        _gens(ax, "tr Cov(p̂_n)", f"KDE refitted on its own samples: {panel}", log_y=True)
+        generation_axes(ax, "tr Cov(p̂_n)", f"KDE refitted on its own samples: {panel}", log_y=True)
     return png_bytes(fig)
 
 
@@ -87,7 +75,7 @@ def moons_snapshots(members) -> bytes:
             ax.errorbar(n, mean, yerr=2 * se, fmt="o", ms=2, capsize=2, color=f"C{i}", label=mm.label)
             for c in (c for c in mm.curves if c.metric == metric):
                 ax.plot(n, c.values, "-", lw=1, color=f"C{i}", label=f"theory: {c.name}")
-        _gens(ax, metric, title, log_y=True)
+        generation_axes(ax, metric, title, log_y=True)
     return png_bytes(fig)
 
 
