@@ -42,7 +42,7 @@ def _parse(argv):
     p.add_argument("--host-devices", type=int, default=None,
                    help="CPU devices to shard replicates over (sets XLA_FLAGS unless already set)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--block", type=int, default=32,
+    p.add_argument("--block", type=int, default=0,
                    help="replicates per cache block on the sample-level path (0 = all at once)")
     p.add_argument("--fast-block", type=int, default=0, help="replicates per cache block on the fast path (0 = all)")
     p.add_argument("--paths", default="stats,samples", help="which of our paths to time (comma-separated)")
