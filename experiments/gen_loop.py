@@ -324,7 +324,10 @@ def engine_runs(study, runs):
         selector = _selector(settings)
         if selector is not None and hasattr(family, "with_selector"):
             family, selector = family.with_selector(selector), None
-        built.append((label, panel, family, _build(LoopConfig, loop_kw, "loop"), selector))
+        cfg = _build(LoopConfig, loop_kw, "loop")
+        if hasattr(family, "for_loop"):  # settle config-dependent choices (linear's sampler) so the record says them
+            family = family.for_loop(cfg, selector)
+        built.append((label, panel, family, cfg, selector))
     return built
 
 

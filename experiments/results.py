@@ -91,6 +91,7 @@ def environment_record() -> dict:
         "process_count": jax.process_count(),
         "xla_flags": os.environ.get("XLA_FLAGS"),
         "x64_global": bool(jax.config.jax_enable_x64),
+        "prng_impl": str(jax.config.jax_default_prng_impl),
     }
 
 
