@@ -1,5 +1,6 @@
 """The KDE family: bad input, the closed-form metrics against direct computation, and every data policy."""
 
+import dataclasses
 import math
 
 import jax
@@ -28,9 +29,10 @@ def test_bad_input_is_one_config_error(kwargs, param):
 
 def _fit(fam, x, w=None):
     x = jnp.asarray(x, float).reshape(len(x), fam.d)
+    uniform = w is None
     w = jnp.ones(len(x)) if w is None else jnp.asarray(w, float)
     world = fam.setup(jax.random.key(0), fam.synth_size)
-    return world, fam.fit(world, (Segment(KDEData(x), w, True, True),))
+    return world, fam.fit(world, (Segment(KDEData(x), w, True, uniform),))
 
 
 def test_l2_and_heldout_ll_match_direct_integration_1d():
@@ -58,7 +60,8 @@ def test_l2_in_2d_by_monte_carlo_and_zero_weight_padding_changes_nothing():
     fam = KDE(d=2, T=6, truth="gaussian", std=1.3, bandwidth="scott")
     x = np.random.default_rng(0).standard_normal((6, 2))
     world, p = _fit(fam, x)
-    padded = fam.pad_params(p, p._replace(centres=jnp.zeros((40, 2)), weights=jnp.zeros(40)))
+    padded = fam.pad_params(p, dataclasses.replace(p, centres=jnp.zeros((40, 2)), weights=jnp.zeros(40)))
+    assert p.equal and padded.equal and int(padded.count) == 6
     a, b = fam.score(jax.random.key(2), world, p), fam.score(jax.random.key(2), world, padded)
     for k in ("l2", "trace", "heldout_ll", "sw"):
         assert math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9), k
@@ -74,6 +77,7 @@ def test_l2_in_2d_by_monte_carlo_and_zero_weight_padding_changes_nothing():
 def test_generate_draws_from_the_weighted_mixture():
     fam = KDE(d=1, T=3, bandwidth="fixed", h=0.1)
     world, p = _fit(fam, [0.0, 5.0, 10.0], [1.0, 0.0, 3.0])
+    assert not p.equal  # unequal weights: the binary-search path
     x = np.asarray(fam.generate(jax.random.key(3), world, p, 20_000).x)[:, 0]
     near10 = np.mean(np.abs(x - 10) < 1)
     assert np.all((np.abs(x) < 1) | (np.abs(x - 10) < 1))  # the zero-weight centre is never picked
@@ -109,3 +113,19 @@ def test_accumulate_runs_with_a_growing_pool():
     fam = KDE(d=1, T=8, M=4, holdout=10, sw_samples=8, projections=2)
     m = run_loop(fam, LoopConfig(mode="accumulate", generations=4, replicates=4, seed=0))
     assert list(m["train_size"][:, 0]) == [8, 12, 16, 20] and np.all(m["l2"] >= 0)
+
+
+def test_replace_with_fewer_synthetic_than_real_points():
+    """M < T: later fits are padded with zero-weight centres to generation 1's T (one shape for the scan)."""
+    fam = KDE(d=1, T=8, M=5, bandwidth="fixed", h=0.2, holdout=0, score_l2=False, sw_samples=2, projections=1)
+    m = run_loop(fam, LoopConfig(mode="replace", generations=3, replicates=4, seed=0))
+    assert list(m["train_size"][:, 0]) == [8, 5, 5] and np.all(np.isfinite(m["trace"]))
+
+
+def test_equal_weights_draw_every_centre_uniformly():
+    fam = KDE(d=1, T=4, bandwidth="fixed", h=0.01)
+    world, p = _fit(fam, [0.0, 1.0, 2.0, 3.0])
+    assert p.equal
+    x = np.round(np.asarray(fam.generate(jax.random.key(4), world, p, 40_000).x)[:, 0])
+    share = np.array([np.mean(x == c) for c in range(4)])
+    assert np.all(np.abs(share - 0.25) < 4 * math.sqrt(0.25 * 0.75 / x.size))

@@ -20,6 +20,7 @@ log p̂ of ``holdout`` real points drawn once per replicate (0 = off); ``sw`` = 
 directions (a finite-sample estimate: positive even for p̂ = p, ≈ O(1/sw_samples)).
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, get_args
@@ -46,11 +47,18 @@ class KDEData(NamedTuple):
     x: jax.Array  # [m, d]
 
 
-class KDEParams(NamedTuple):
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class KDEParams:
     centres: jax.Array  # [N, d]
     weights: jax.Array  # [N], normalised (0 = absent)
     bw: jax.Array  # [d, d] bandwidth matrix H
     chol: jax.Array  # [d, d] lower Cholesky factor of H
+    count: jax.Array  # int: centres before any zero-weight padding
+    # static: the first ``count`` centres share one weight and the rest are padding (one unstacked block with
+    # row-constant weights), so a centre is drawn by one randint instead of a vmapped binary search (the loop's
+    # CPU bottleneck)
+    equal: bool = dataclasses.field(default=False, metadata={"static": True})
 
 
 class KDEWorld(NamedTuple):
@@ -163,9 +171,14 @@ class KDE(RealSynthSizes):
 
     def _draw(self, key, params: KDEParams, size):
         k_pick, k_noise = jax.random.split(key)
-        cdf = jnp.cumsum(params.weights)
-        u = jax.random.uniform(k_pick, (size,)) * cdf[-1]
-        idx = jnp.clip(jnp.searchsorted(cdf, u, side="right"), 0, cdf.shape[0] - 1)
+        if params.equal:
+            # floor(U·count): exact up to float64 rounding, and several times cheaper than jax.random.randint
+            idx = jnp.minimum(jnp.floor(jax.random.uniform(k_pick, (size,)) * params.count).astype(jnp.int32),
+                              params.count - 1)
+        else:
+            cdf = jnp.cumsum(params.weights)
+            u = jax.random.uniform(k_pick, (size,)) * cdf[-1]
+            idx = jnp.clip(jnp.searchsorted(cdf, u, side="right"), 0, cdf.shape[0] - 1)
         z = jax.random.normal(k_noise, (size, self.d))
         # z Lᵀ as a broadcast sum: a [size, d] × [d, d] matmul per replicate is slow on CPU once vmapped (d ≤ 10)
         return params.centres[idx] + jnp.sum(z[:, None, :] * params.chol[None], axis=2)
@@ -177,6 +190,10 @@ class KDE(RealSynthSizes):
     def fit(self, world: KDEWorld, segments) -> KDEParams:
         x = jnp.concatenate([s.data.x.reshape(-1, self.d) for s in segments])
         w = jnp.concatenate([s.weight.reshape(-1) for s in segments])
+        rows = x.shape[0]
+        short = self.T - rows  # fewer centres than generation 1's T (replace with M < T): pad with weight 0,
+        if short > 0:  # so that every fit of a run has one shape
+            x, w = jnp.pad(x, ((0, short), (0, 0))), jnp.pad(w, (0, short))
         w = w / jnp.sum(w)
         if self.bandwidth == "fixed":
             bw = self.h**2 * jnp.eye(self.d, dtype=x.dtype)
@@ -187,14 +204,16 @@ class KDE(RealSynthSizes):
             cov = (xc * w[:, None]).T @ xc / (1 - sum_w2)  # reliability weights: unbiased when uniform
             bw = bandwidth_factor(self.bandwidth, 1 / sum_w2, self.d) ** 2 * cov
         chol = jnp.sqrt(bw) if self.d == 1 else jnp.linalg.cholesky(bw)
-        return KDEParams(x, w, bw, chol)
+        equal = len(segments) == 1 and segments[0].uniform and segments[0].weight.ndim == 1
+        return KDEParams(x, w, bw, chol, jnp.asarray(rows, jnp.int32), equal)
 
     def pad_params(self, params: KDEParams, template: KDEParams) -> KDEParams:
         """Zero-weight padding up to the centre count of a later fit (the engine's scan needs one shape; a
         centre of weight 0 is never drawn and adds nothing to any metric)."""
         extra = template.centres.shape[0] - params.centres.shape[0]
-        return params._replace(centres=jnp.pad(params.centres, ((0, extra), (0, 0))),
-                               weights=jnp.pad(params.weights, (0, extra)))
+        return dataclasses.replace(params, centres=jnp.pad(params.centres, ((0, extra), (0, 0))),
+                                   weights=jnp.pad(params.weights, (0, extra)),
+                                   equal=template.equal)  # generation 1's fit is one equal-weight block
 
     # -- scoring ---------------------------------------------------------------------------
     def score(self, key, world: KDEWorld, params: KDEParams):
