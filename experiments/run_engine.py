@@ -281,7 +281,11 @@ def validate(study, family, cfg, opts: Options, selector=None) -> None:
     """Everything that can refuse a run, checked before any file is written or anything compiled."""
     if cfg.replicates < 2:
         raise ConfigError("replicates", cfg.replicates, ">= 2 (the runner reports mean ± SE and checks theory)")
-    make_policy(cfg, family)  # the policy's own checks (mask shapes, budgets) before theory reads them
+    policy = make_policy(cfg, family)  # the policy's own checks (mask shapes, budgets) before theory reads them
+    size = policy.synth_size(family)
+    if size >= 2**31:  # sample counts are int32 in the compiled loop; a block this large is no experiment anyway
+        raise ConfigError("mix_ratio" if cfg.mode == "mix" else "M", cfg.mix_ratio if cfg.mode == "mix" else size,
+                          f"small enough that a synthetic block has fewer than 2³¹ samples (it would have {size:.3g})")
     theory_for(study, family, cfg, not opts.no_theory, selector)
     check_memory(family, cfg, selector)
 

@@ -74,7 +74,7 @@ SPECIFIC = [
     (["--model", "gaussian", "--std", "1e200"], "std"), (["--model", "gaussian", "--mu", "nan"], "mu"),
     (["--model", "gmm", "--separation", "inf"], "separation"), (["--model", "gmm-classify", "--mu-norm", "inf"],
                                                                  "mu_norm"),
-    (["--mode", "mix", "--mix-ratio", "inf"], "mix_ratio"), (["--mode", "mix", "--mix-ratio", "1e12"], "replicates"),
+    (["--mode", "mix", "--mix-ratio", "inf"], "mix_ratio"), (["--mode", "mix", "--mix-ratio", "1e12"], "mix_ratio"),
     (["--z-tol", "nan"], "z_tol"), (["--z-tol", "-1"], "z_tol"), (["--checkpoint-every", "-1"], "checkpoint_every"),
     (["--checkpoint-every", "nan"], "checkpoint_every"),
     (["--mix-ratio", "2"], "mix_ratio"), (["--edit-fraction", "0.2"], "edit_fraction"),
@@ -131,3 +131,23 @@ def test_a_diverged_seed_is_stopped_named_and_not_saved(tmp_path, capsys):
                       "--decode-batch", "2", "--rules", "top", "--lr", "1e9"], tmp_path, capsys)
     assert code == 3 and len(err) == 1 and "diverged" in err[0] and "seed 0" in err[0], err
     assert not (tmp_path / "run" / "seed-0.json").exists()
+
+
+def test_a_folder_another_live_process_writes_is_refused_and_a_stale_lock_taken_over(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock").write_text(str(holder.pid))
+        (out / ".results.jsonl.abc.tmp").write_text("half a file")
+        code, err = _run(["--d", "3", "--T", "9", "--generations", "2", "--replicates", "4"], tmp_path, capsys)
+        assert code == 2 and len(err) == 1 and f"process {holder.pid} holds its lock" in err[0], err
+    finally:
+        holder.kill()
+        holder.wait()
+    code, err = _run(["--d", "3", "--T", "9", "--generations", "2", "--replicates", "4"], tmp_path, capsys)
+    assert code == 0, err  # the owner is gone: the stale lock is taken over, its stray temp file removed
+    assert not (out / ".lock").exists() and not list(out.glob(".*.tmp")) and (out / "figure.png").exists()
