@@ -8,6 +8,7 @@ Setting: y = ±1 (π₊, π₋), x | y ~ N(yμ, Σ), Σ diagonal here. A generat
 checked against simulation in tests/test_theory_verification.py.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -268,6 +269,7 @@ def _rates_of(f):
     return phi_c, psi_c
 
 
+@functools.lru_cache(maxsize=64)  # the chain costs seconds; mean, SD and quantiles of one family share it
 def _chain_run(f, G):
     """(index of the first linear rule, distributions [G − index, grid + 1], state accuracies) of the θ-chain
     for a gmm-classify family, or None where it does not apply: Σ = I, balanced, centroid without intercept,
