@@ -79,7 +79,8 @@ SPECIFIC = [
     (["--checkpoint-every", "nan"], "checkpoint_every"),
     (["--mix-ratio", "2"], "mix_ratio"), (["--edit-fraction", "0.2"], "edit_fraction"),
     (["--mode", "accumulate-subsample", "--budget", "100000", "--generations", "3"], "budget"),
-    (["--d", "20000", "--T", "40000"], "replicates"), (["--replicates", "2000000000"], "replicates"),
+    pytest.param(["--d", "20000", "--T", "40000"], "replicates", marks=pytest.mark.slow),  # 50 s of tracing
+    (["--replicates", "2000000000"], "replicates"),
     (["--mode", "accumulate", "--generations", "10000000"], "replicates"),
     (["--preset", "verify-vs-n", "--model", "linear"], "model"),
     (["--model", "transformer", "--replicates", "1", "--T", "4", "--steps", "2", "--warmup", "1"], "replicates"),

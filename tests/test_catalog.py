@@ -25,6 +25,14 @@ from theory.check import check
 
 STUDIES = list(catalog.studies().values())
 PRESETS = list(catalog.presets().values())
+# Presets whose theory alone takes minutes (exact finite-N sums at N = 20,000; the θ-chain): their resolve and
+# report checks are slow tests.
+HEAVY_THEORY = {"verify-vs-n", "verify-vs-p", "verify-iterated"}
+
+
+def _presets(keep=lambda p: True):
+    return [pytest.param(p, id=p.name, marks=pytest.mark.slow if p.name in HEAVY_THEORY else ())
+            for p in PRESETS if keep(p)]
 
 
 @pytest.mark.parametrize("study", STUDIES, ids=lambda s: s.name)
@@ -52,7 +60,7 @@ def _resolve(preset, extra=()):
     return study, runs, options
 
 
-@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+@pytest.mark.parametrize("preset", _presets())
 def test_every_preset_resolves(preset):
     study, runs, _ = _resolve(preset)
     assert study.name == preset.study and preset.cpu_time and preset.description
@@ -77,8 +85,7 @@ def _synthetic_member(study, label, panel, family, cfg, selector, rng):
     return catalog.Member(label, panel, study, family, cfg, metrics, curves, checks, note, selector=selector)
 
 
-@pytest.mark.parametrize("preset", [p for p in PRESETS if catalog.study(p.study).runner == "engine"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("preset", _presets(lambda p: catalog.study(p.study).runner == "engine"))
 def test_every_engine_report_renders(preset):
     study, runs, _ = _resolve(preset)
     rng = np.random.default_rng(0)

@@ -42,7 +42,10 @@ def test_a_finished_run_is_reported_not_recomputed(tmp_path, capsys, monkeypatch
     args = [*EXAMPLE[:-4], "--replicates", "50", "--out", str(tmp_path), "--quiet", "--mode", "replace"]
     assert gen_loop.main(args) == 0
     capsys.readouterr()
-    monkeypatch.setattr(run_engine, "Loop", None)  # would fail if the loop ran again
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("the loop ran again")
+
+    monkeypatch.setattr(run_engine, "_simulate", no_simulation)
     assert gen_loop.main(args) == 0
     assert "already complete" in capsys.readouterr().out
 

@@ -27,37 +27,41 @@ R = 400
 
 @functools.cache
 def simulator(student: str, N: int, verifier: str = "phi-psi", replicates: int = R, k: int = 1):
-    """jit(vmap) of: label-noise generator → selection → student, per replicate. Returns metrics, ŵ, K, a."""
-    fam = GMMClassify(d=D, N=N, verifier=verifier, student=student, chunk=4096, k=k)
+    """jit(vmap) of: label-noise generator → selection → student, per replicate. Returns metrics, ŵ, K, a.
+    The keep rates are static fields of the family (its selector), so each (ϕ, ψ) compiles its own program."""
 
-    def one(key, d_eff, mu_norm, flip, phi, psi, mu_dir, scale):
-        k_s, k_g = jax.random.split(key)
-        world = fam.setup(k_s, N)
-        on = (jnp.arange(D) < d_eff).astype(float)
-        if mu_dir is None:  # isotropic: μ along e₁ (any direction is equivalent)
-            mu = mu_norm * jnp.zeros(D).at[0].set(1.0)
-            scale = on
-        else:
-            mu = mu_dir
-        unit = mu / jnp.linalg.norm(mu)
-        world = world._replace(mu=mu, scale=scale, phi=phi, psi=psi, bayes_dir=unit, w_verifier=unit)
-        gen = ClassifyParams(jnp.zeros(D), jnp.zeros(()), jnp.ones(()), flip, jnp.zeros(4))
-        block = fam.generate(k_g, world, gen, N)
-        params = fam.fit(world, (Segment(block, jnp.ones(1), real=False, uniform=True),))
-        out = dict(fam.score(None, world, params))
-        c = params.counts
-        K = c[2] + c[3]
-        out.update(w=params.w, K=K, a=jnp.where(K > 0, (c[2] - c[3]) / jnp.maximum(K, 1), 0.0))
-        return out
+    @functools.cache
+    def compiled(phi: float, psi: float):
+        rates = {"phi": phi, "psi": psi} if verifier in ("phi-psi", "random") else {}
+        fam = GMMClassify(d=D, N=N, verifier=verifier, student=student, chunk=4096, k=k, **rates)
 
-    batched = jax.jit(jax.vmap(one, in_axes=(0,) + (None,) * 7))
+        def one(key, d_eff, mu_norm, flip, mu_dir, scale):
+            k_s, k_g = jax.random.split(key)
+            world = fam.setup(k_s, N)
+            on = (jnp.arange(D) < d_eff).astype(float)
+            if mu_dir is None:  # isotropic: μ along e₁ (any direction is equivalent)
+                mu = mu_norm * jnp.zeros(D).at[0].set(1.0)
+                scale = on
+            else:
+                mu = mu_dir
+            unit = mu / jnp.linalg.norm(mu)
+            world = world._replace(mu=mu, scale=scale, bayes_dir=unit, w_verifier=unit)
+            gen = ClassifyParams(jnp.zeros(D), jnp.zeros(()), jnp.ones(()), flip, jnp.zeros(4))
+            block = fam.generate(k_g, world, gen, N)
+            params = fam.fit(world, (Segment(block, jnp.ones(1), real=False, uniform=True),))
+            out = dict(fam.score(None, world, params))
+            c = params.counts
+            K = c[2] + c[3]
+            out.update(w=params.w, K=K, a=jnp.where(K > 0, (c[2] - c[3]) / jnp.maximum(K, 1), 0.0))
+            return out
+
+        return jax.jit(jax.vmap(one, in_axes=(0,) + (None,) * 5))
 
     def run(seed, d_eff=D, mu_norm=1.0, p=0.0, phi=1.0, psi=1.0, mu=None, scale=None):
         keys = jax.random.split(jax.random.key(seed), replicates)
-        two = lambda v: jnp.full(2, v, float)  # noqa: E731
         mu = None if mu is None else jnp.asarray(mu, float)
         scale = jnp.ones(D) if scale is None else jnp.asarray(scale, float)
-        out = batched(keys, d_eff, mu_norm, two(p), two(phi), two(psi), mu, scale)
+        out = compiled(float(phi), float(psi))(keys, d_eff, mu_norm, jnp.full(2, p, float), mu, scale)
         return {k: np.asarray(v) for k, v in out.items()}
 
     return run

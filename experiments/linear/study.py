@@ -27,6 +27,8 @@ STUDIES = [Study(
         "alpha": "power-law exponent α of Σ's spectrum",
         "design": "fixed: inputs drawn once per replicate; fresh: new inputs for every block",
         "w_norm": "‖w*‖ (w* uniform on that sphere)",
+        "sampler": "stats: exact-in-law sufficient statistics (Wishart by Bartlett, no design in memory); samples: "
+                   "draw the data; auto: stats where it applies (docs/linear_fast_path.md)",
     },
 )]
 
