@@ -242,7 +242,7 @@ def _names(d):
     return ("var", "log_var") if d == 1 else ("trace", "logdet_ratio")
 
 
-def gaussian_theory(family, cfg) -> list[TheoryCurve]:
+def _unbiased_sampling_theory(family, cfg) -> list[TheoryCurve]:
     """Every closed form that applies to a Gaussian family under a LoopConfig, one curve per metric.
 
     Raises TheoryUnavailable naming the assumption that fails.
@@ -392,11 +392,9 @@ def _biased_theory(family, cfg) -> list[TheoryCurve]:
     return curves
 
 
-_unbiased_sampling_theory = gaussian_theory
-
-
-def gaussian_theory(family, cfg) -> list[TheoryCurve]:  # noqa: F811 — extends the dispatcher above
-    """:func:`gaussian_theory` above, plus the sampling-bias closed forms when temperature ≠ 1 or truncation < 1."""
+def gaussian_theory(family, cfg) -> list[TheoryCurve]:
+    """Every closed form for a Gaussian family under a loop config: the unbiased-sampling dispatcher above, or the
+    sampling-bias closed forms when temperature ≠ 1 or truncation < 1."""
     if getattr(family, "temperature", 1.0) == 1.0 and getattr(family, "truncation", 1.0) == 1.0:
         return _unbiased_sampling_theory(family, cfg)
     return _biased_theory(family, cfg)
