@@ -63,3 +63,18 @@ def test_iterated_loop_without_verification_amplifies_the_first_students_side():
         mean, se = acc.mean(1), acc.std(1, ddof=1) / np.sqrt(acc.shape[1])
         assert side * (mean[1] - 0.5) > 0
         assert side * (mean[-1] - mean[1]) > 4 * np.hypot(se[-1], se[1])
+
+
+@pytest.mark.parametrize("student", ["ls", pytest.param("logistic", marks=pytest.mark.slow)])
+def test_chunk_size_changes_memory_not_results(student):
+    """Every sample draws from a key folded from its global number: the chunk size (memory) leaves the numbers
+    unchanged up to summation order — for every student, selection included."""
+    cfg = LoopConfig(mode="replace", generations=3, replicates=4, seed=3)
+    kw = dict(d=4, N=700, p=0.3, verifier="phi-psi", phi=0.9, psi=0.4, student=student)
+    if student == "logistic":
+        kw["ridge"] = 1e-2
+    runs = [run_loop(GMMClassify(chunk=c, **kw), cfg) for c in (8192, 97)]
+    for other in runs[1:]:
+        for name, values in runs[0].items():
+            np.testing.assert_allclose(np.asarray(other[name]), np.asarray(values), rtol=1e-9, atol=1e-12,
+                                       err_msg=name)

@@ -254,15 +254,18 @@ class GMMClassify:
         return self._draw(key, world, params, size, select=True)
 
     # -- drawing, labelling, selecting -----------------------------------------------------
-    def _chunk(self, key, world, params, valid, select):
-        """Label and select one chunk of B = valid.shape[0] fresh inputs. Returns its sufficient statistics."""
-        k_u, k_z = jax.random.split(key)
+    def _chunk(self, key, world, params, index, valid, select):
+        """Label and select one chunk of fresh inputs (global sample numbers ``index``). Returns its sufficient
+        statistics."""
         B = valid.shape[0]
         k = self.k if select else 1
-        # one uniform draw per chunk (columns: class, tie coin, keep, k flips) keeps the compiled program small
-        u = jax.random.uniform(k_u, (B, 3 + k))
+        # Every sample draws from its own key, folded from its global number, so the chunk size changes memory
+        # and speed, never the numbers. Per sample: one uniform row (class, tie coin, keep, k flips), d normals.
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+        u = jax.vmap(lambda kk: jax.random.uniform(jax.random.fold_in(kk, 0), (3 + k,)))(keys)
+        z = jax.vmap(lambda kk: jax.random.normal(jax.random.fold_in(kk, 1), (self.d,)))(keys)
         y = jnp.where(u[:, 0] < self.pi_pos, 1.0, -1.0)
-        x = y[:, None] * world.mu + jax.random.normal(k_z, (B, self.d)) * world.scale
+        x = y[:, None] * world.mu + z * world.scale
         score = x @ params.w + params.b
         coin = jnp.where(u[:, 1] < 0.5, 1.0, -1.0)  # ties (the zero rule) are broken by a fair coin
         rule = jnp.where(score > 0, 1.0, jnp.where(score < 0, -1.0, coin))
@@ -300,8 +303,8 @@ class GMMClassify:
         C = -(-size // B)
 
         def body(carry, c):
-            valid = c * B + jnp.arange(B) < size
-            stats, raw = self._chunk(jax.random.fold_in(key, c), world, params, valid, select)
+            index = c * B + jnp.arange(B)
+            stats, raw = self._chunk(key, world, params, index, index < size, select)
             return jax.tree_util.tree_map(jnp.add, carry, stats), raw
 
         dt = world.mu.dtype
