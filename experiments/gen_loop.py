@@ -11,6 +11,12 @@ Settings resolve by one rule: preset < --config file < command-line flags; a fla
 error. Bad input prints one line naming the parameter and exits with status 2 before anything is written.
 Rerunning the same command on the same --out resumes an interrupted run (or reports a finished one).
 """
+# ruff: noqa: E402 — a Ctrl-C must be held before the heavy imports below (experiments/interrupts.py)
+
+from experiments import interrupts
+
+if __name__ == "__main__":
+    interrupts.hold()
 
 import argparse
 import dataclasses
@@ -373,23 +379,33 @@ def run(argv) -> int:
     return run_seeds.run(study, config, seed, seeds, preset, opts)
 
 
-def main(argv=None) -> int:
+def main(argv=None, interruptible: bool = False) -> int:
+    """Run the CLI; returns the exit status. ``interruptible`` (the script): Ctrl-C handling of
+    experiments/interrupts.py — a press at any moment, even one some library swallowed, ends in exit 130."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if interruptible:
+            interrupts.arm()
         if ("-h" in argv or "--help" in argv) and _scan(argv, "model") is None and _scan(argv, "preset") is None:
             print(catalog_text())
-            return 0
-        return run(argv)
+            code = 0
+        else:
+            code = run(argv)
+        if interruptible and interrupts.pending():
+            raise KeyboardInterrupt
+        return code
     except ConfigError as err:
         print(f"gen_loop: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if interruptible:
+            interrupts.hold()  # a second press must not cut the message short
         print("gen_loop: interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
         return 130
 
 
 if __name__ == "__main__":
-    code = main()
+    code = main(interruptible=True)
     if code == 130:  # interrupted: leave at once, without waiting on XLA's threads at interpreter shutdown
         sys.stdout.flush()
         sys.stderr.flush()

@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +74,39 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch):
     with np.load(out / "samples.npz") as a, np.load(tmp_path / "clean" / "samples.npz") as b:
         np.testing.assert_allclose(a["E_test"], b["E_test"], rtol=1e-12)
     assert not (out / "checkpoint.npz").exists()
+
+
+@pytest.mark.parametrize("when", ["importing", pytest.param("running", marks=pytest.mark.slow)])
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_a_resumable_folder(when, tmp_path):
+    """A real SIGINT to the script: while JAX imports (it used to become an ImportError traceback, or be swallowed
+    and the run ended with 0) and mid-run after a checkpoint. Then the same command finishes the run with the
+    numbers of an uninterrupted one, and no temp file is left."""
+    base = ["--d", "4", "--T", "12", "--generations", "80", "--replicates", "8000", "--checkpoint-every", "0",
+            "--no-theory", "--quiet"]
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.gen_loop", *base, "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if when == "running":
+        deadline = time.monotonic() + 240
+        while not (out / "checkpoint.npz").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "gen_loop: interrupted; rerun the same command to resume from the last checkpoint"]
+    assert not list(tmp_path.rglob(".*.tmp")) and not (out / ".lock").exists()
+    assert not (out / "results.jsonl").exists()
+    if when == "importing":
+        assert not out.exists()
+        return
+    assert gen_loop.main([*base, "--out", str(out)]) == 0
+    assert gen_loop.main([*base, "--out", str(tmp_path / "clean")]) == 0
+    with np.load(out / "samples.npz") as a, np.load(tmp_path / "clean" / "samples.npz") as b:
+        np.testing.assert_array_equal(a["E_test"], b["E_test"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "clean").iterdir())
 
 
 def test_a_folder_holding_another_run_is_refused(tmp_path):
