@@ -9,6 +9,10 @@ JAX trains a chunk of steps inside one lax.scan (as the driver does); PyTorch ru
 JAX greedy and beam search with a KV cache inside lax.scan; PyTorch greedy recomputes the decoder over the prefix
 each step (its decoder has one layer and targets have a handful of tokens, so a cache would change little).
 PyTorch needs ``pip install torch`` (not a project dependency); without it only the JAX numbers are printed.
+
+Roofline lines (``benchmarks.roofline``): the model FLOPs and the bytes each timed run must perform
+(``benchmarks.nn_counts``: training 3× the teacher-forced forward pass per example, greedy decoding with a KV
+cache), the achieved GFLOP/s and GB/s, and this machine's dgemm and copy peaks measured in the same run.
 """
 
 import argparse
@@ -17,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import nn_counts
+from benchmarks.roofline import describe, measure_peaks, roofline
 from benchmarks.timing import best_of
 from collapse.nn import seq2seq as s2s
 from collapse.tasks.eigen import EigenTask
@@ -98,9 +104,22 @@ def main(argv=None):
                             enc_depth=args.enc_depth, dec_depth=args.dec_depth)
     print(f"eigen seq2seq benchmark: {args.n}×{args.n} matrices, width {args.width}, encoder {args.enc_depth} / "
           f"decoder {args.dec_depth}, batch {args.batch}, {jax.default_backend()} ({jax.device_count()} device)")
+    peaks = measure_peaks()
+    print(describe(peaks))
+    print(nn_counts.sgemm_text())
     jp, j_train, j_greedy, j_beam = jax_numbers(task, cfg, args, src, tgt)
     print(f"JAX     ({jp:,} params): train {j_train:8.0f} examples/s | greedy {j_greedy:8.0f} matrices/s | "
           f"beam k={args.k} {j_beam:8.0f} matrices/s")
+    fwd = nn_counts.seq2seq_forward_flops(cfg)
+
+    def rooflines(who, n_params, train_rate, steps, greedy_rate):
+        examples = steps * args.batch
+        print(roofline(f"{who} train", examples / train_rate, 3 * fwd * examples,
+                       nn_counts.lm_train_bytes(n_params, steps, examples * (cfg.src_len + cfg.tgt_len)), peaks))
+        print(roofline(f"{who} greedy", args.decode / greedy_rate, nn_counts.seq2seq_greedy_flops(cfg) * args.decode,
+                       nn_counts.seq2seq_greedy_bytes(cfg, n_params, args.decode), peaks))
+
+    rooflines("JAX", jp, j_train, args.steps, j_greedy)
     res = torch_numbers(task, cfg, args, src, tgt)
     if res is None:
         print("PyTorch not installed: no reference (pip install torch)")
@@ -108,6 +127,7 @@ def main(argv=None):
     tp, t_train, t_greedy, threads = res
     print(f"PyTorch ({tp:,} params, {threads} threads): train {t_train:8.0f} examples/s | greedy {t_greedy:8.0f} "
           f"matrices/s (no cache)")
+    rooflines("PyTorch", tp, t_train, args.torch_steps, t_greedy)
     print(f"ratio JAX / PyTorch: train {j_train / t_train:.2f}x, greedy {j_greedy / t_greedy:.2f}x")
 
 

@@ -15,6 +15,10 @@ JAX trains ``--steps`` steps inside one ``lax.scan`` (as the loop does) and samp
 ``lax.scan``. PyTorch runs an eager training loop and samples with its own KV cache (same architecture: pre-norm
 RMSNorm, rotary self-attention, GELU MLP without biases, tied head; AdamW with clipping). PyTorch needs
 ``pip install torch`` (not a project dependency); without it only the JAX numbers are printed.
+
+Roofline lines (``benchmarks.roofline``): beside each rate, the FLOPs and bytes the run must perform
+(``benchmarks.nn_counts``; sampling: 2·N + 4·depth·W·(L+1)/2 FLOPs per token, the KV cache read each step), the
+achieved GFLOP/s and GB/s, and this machine's float64 dgemm and memory-copy peaks measured in the same run.
 """
 
 import argparse
@@ -23,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import nn_counts
+from benchmarks.roofline import describe, measure_peaks, roofline
 from benchmarks.timing import best_of
 from collapse.lm import model as lm
 from collapse.lm.sampling import sample
@@ -36,9 +42,10 @@ SIZES = {
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "TPU v5 lite": 197.0, "TPU v4": 275.0}
 
 
-def flops_per_token(cfg, n_params: int) -> float:
-    n_matmul = n_params - cfg.width * 2 * cfg.depth - cfg.width  # norms are not matmuls; tied head counted
-    return 6.0 * n_matmul + 12.0 * cfg.depth * cfg.context * cfg.width
+def flops_per_token(cfg, n_params: int | None = None) -> float:
+    """Training FLOPs per token (norms are not matmuls; the tied head is counted once per use). ``n_params`` is
+    accepted for older callers and unused: the count follows from the config."""
+    return nn_counts.lm_train_flops(cfg, 1)
 
 
 def peak_flops(dtype) -> tuple[float, str]:
@@ -119,12 +126,26 @@ def main(argv=None):
         jnp.bfloat16 if cfg.dtype == "bfloat16" and jax.default_backend() != "cpu" else jnp.float32)
     print(f"device: {jax.devices()[0].device_kind} × {len(jax.devices())} ({jax.default_backend()}); "
           f"peak for MFU: {peak / 1e12:.3g} TFLOP/s ({peak_note})")
+    peaks = measure_peaks()
+    print(describe(peaks))
+    print(nn_counts.sgemm_text())
     jt, js, n = jax_numbers(cfg, size)
-    fpt = flops_per_token(cfg, n)
+    fpt = flops_per_token(cfg)
+    train_tokens = size["steps"] * size["batch"] * cfg.context
+    sb, sl = size["sample_batch"], cfg.context
+    work = {"train": (nn_counts.lm_train_flops(cfg, train_tokens),
+                      nn_counts.lm_train_bytes(n, size["steps"], train_tokens), train_tokens),
+            "sample": (nn_counts.lm_sample_flops(cfg, sb, sl), nn_counts.lm_sample_bytes(cfg, n, sb, sl), sb * sl)}
+
+    def rooflines(who, train_tps, sample_tps):
+        for what, tps in (("train", train_tps), ("sample", sample_tps)):
+            flops, nbytes, tokens = work[what]
+            print(roofline(f"{who} {what}", tokens / tps, flops, nbytes, peaks))
     print(f"model: width {cfg.width}, depth {cfg.depth}, heads {cfg.heads}, context {cfg.context}, {cfg.dtype}; "
           f"{n / 1e6:.2f}M parameters; {fpt / 1e6:.2f} MFLOP per training token")
     print(f"JAX    train {jt:12,.0f} tokens/s  MFU {jt * fpt / peak:6.1%}   sample {js:12,.0f} tokens/s "
           f"(batch {size['sample_batch']}, KV cache)")
+    rooflines("JAX", jt, js)
     tn = None if args.no_torch else torch_numbers(cfg, size, args.torch_threads)
     if tn is None:
         print("PyTorch not run (pip install torch to compare)")
@@ -132,6 +153,7 @@ def main(argv=None):
     tt, ts, tn_params, threads = tn
     print(f"torch  train {tt:12,.0f} tokens/s  MFU {tt * fpt / peak:6.1%}   sample {ts:12,.0f} tokens/s "
           f"({tn_params / 1e6:.2f}M parameters, {threads} threads)")
+    rooflines("torch", tt, ts)
     print(f"ratio JAX/torch: train {jt / tt:.2f}x, sample {js / ts:.2f}x")
     return 0
 

@@ -12,6 +12,11 @@ times ours with a trained-size transformer prior (the prior's forward pass domin
     python -m benchmarks.toedit_edit --batch 1024
 
 Timings exclude compilation (reported separately) and are wall-clock medians of warm runs.
+
+Roofline lines (``benchmarks.roofline``) beside each rate, with this machine's dgemm and copy peaks measured in
+the same run. The redraw is memory-bound: it must read the [B, L, V] float32 log-distributions once (its FLOPs,
+a handful per candidate, are not counted); the n-gram prior must gather one [V] row per position; the transformer
+prior costs 2·N + 4·depth·L·W FLOPs per token (``benchmarks.nn_counts``) and reads its parameters once.
 """
 
 import argparse
@@ -22,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import nn_counts
+from benchmarks.roofline import describe, measure_peaks, roofline
 from collapse.lm import model as lm
 from collapse.lm.corpus import load_corpus, windows
 from collapse.lm.edit import EditRule, edit_from_logprobs, fit_ngram, ngram_logprobs, transformer_logprobs
@@ -123,6 +130,17 @@ def main(argv=None):
           f"{compile_e2e:10.2f}")
     print(f"{'transformer 64x2 prior + redraw':<34} {n_tok / t_tf:12.0f} {'—':>12} {'—':>7}")
     print(f"eligible masks of ours and NumPy agree exactly ({int(elig_np.sum())} eligible tokens)")
+    peaks = measure_peaks()
+    print(describe(peaks))
+    print(nn_counts.sgemm_text())
+    dist_bytes = n_tok * VOCAB_SIZE * 4 + 2 * n_tok * 4  # the log-distributions, tokens in and out
+    for who, t in (("ours", t_ours), ("NumPy", t_np)):
+        print(roofline(f"{who} redraw", t, 0.0, dist_bytes, peaks))
+    for who, t in (("ours", t_ours2), ("NumPy", t_np2)):
+        print(roofline(f"{who} 3-gram + redraw", t, 0.0, dist_bytes, peaks))
+    n_params = sum(int(x.size) for x in jax.tree.leaves(params))
+    print(roofline("ours transformer + redraw", t_tf, nn_counts.lm_forward_flops(cfg, n_tok),
+                   dist_bytes + 4 * n_params, peaks))
 
 
 if __name__ == "__main__":

@@ -109,7 +109,12 @@ class TransformerConfig:
 
 
 class KVCache(NamedTuple):
-    """Keys and values of one self-attention layer for positions ``0..L-1``: ``k, v: [B, L, H, D]``."""
+    """Keys and values of one self-attention layer for positions ``0..L-1``: ``k, v: [B, H, L, D]``.
+
+    Heads-major, so each step's attention reads the cache as a batched [L, D] matrix per (sequence, head) in
+    place. Sequence-major ([B, L, H, D], the projections' natural order) made XLA on CPU transpose every
+    layer's whole cache once per decoded token to feed its batched dot (docs/lm_speed.md).
+    """
 
     k: jax.Array
     v: jax.Array
@@ -120,6 +125,11 @@ class DecodeCache(NamedTuple):
 
     layers: tuple[KVCache, ...]
     index: jax.Array
+
+
+def _heads_major(x: jax.Array, dtype) -> jax.Array:
+    """[B, T, H, D] → [B, H, T, D] in the cache's dtype (only this step's T positions are moved)."""
+    return jnp.swapaxes(x, 1, 2).astype(dtype)
 
 
 def rope(x: jax.Array, positions: jax.Array, base: float) -> jax.Array:
@@ -211,11 +221,11 @@ class Attention(nnx.Module):
                 q, k = rope(q, positions, cfg.rope_base), rope(k, positions, cfg.rope_base)
             if cache is not None:
                 zero = jnp.zeros((), jnp.int32)
-                start = start.astype(jnp.int32)
-                k = jax.lax.dynamic_update_slice(cache.k, k.astype(cache.k.dtype), (zero, start, zero, zero))
-                v = jax.lax.dynamic_update_slice(cache.v, v.astype(cache.v.dtype), (zero, start, zero, zero))
+                at = (zero, zero, start.astype(jnp.int32), zero)
+                k = jax.lax.dynamic_update_slice(cache.k, _heads_major(k, cache.k.dtype), at)
+                v = jax.lax.dynamic_update_slice(cache.v, _heads_major(v, cache.v.dtype), at)
                 cache = KVCache(k, v)
-                key_pos = jnp.arange(k.shape[1], dtype=jnp.int32)[None, None, :]  # [1, 1, L]
+                key_pos = jnp.arange(k.shape[2], dtype=jnp.int32)[None, None, :]  # [1, 1, L]
                 allowed = key_pos <= positions[:, :, None]  # unfilled slots lie in the future
             else:
                 key_pos = positions[:, None, :]
@@ -224,12 +234,14 @@ class Attention(nnx.Module):
                 allowed = mask if allowed is None else allowed & mask
             if allowed is not None:
                 allowed = allowed[:, None, :, :]  # [B, 1, T, S]
-        logits = jnp.einsum("bthd,bshd->bhts", q, k, preferred_element_type=jnp.float32)
+        # A cache is stored heads-major (see KVCache), everything else sequence-major.
+        kv_spec = "bhsd" if cache is not None else "bshd"
+        logits = jnp.einsum(f"bthd,{kv_spec}->bhts", q, k, preferred_element_type=jnp.float32)
         logits = logits / jnp.sqrt(jnp.float32(cfg.head_dim))
         if allowed is not None:
             logits = jnp.where(allowed, logits, jnp.finfo(jnp.float32).min)
         probs = jax.nn.softmax(logits, axis=-1).astype(v.dtype)
-        out = jnp.einsum("bhts,bshd->bthd", probs, v).reshape(b, t, cfg.width)
+        out = jnp.einsum(f"bhts,{kv_spec}->bthd", probs, v).reshape(b, t, cfg.width)
         out = _dropout(self.o(out.astype(cfg.jdtype)), cfg.dropout, dropout_key)
         return out, cache
 
@@ -376,7 +388,7 @@ class Decoder(nnx.Module):
         """An empty cache for ``batch`` sequences of up to ``length`` (default: context) positions."""
         length = self.cfg.context if length is None else length
         _check_length(self.cfg, length, "cache length")
-        shape = (batch, length, self.cfg.heads, self.cfg.head_dim)
+        shape = (batch, self.cfg.heads, length, self.cfg.head_dim)  # heads-major, see KVCache
         dtype = self.cfg.jdtype if dtype is None else dtype
         layers = tuple(KVCache(jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(self.cfg.depth))
         return DecodeCache(layers, jnp.zeros((), jnp.int32))
