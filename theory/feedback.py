@@ -65,8 +65,8 @@ def categorical_curation_theory(family, cfg, selector):
     subset); λ = 0 (replace), the real weight w (fresh), or T/(T + M) (mix; its real part is the fixed real fit,
     approximated by p). Curves: E_p r (``reward_mean``) and the mass on the correct subset (``correct_mass``) —
     linear in p̂, so E of the metric = the metric of E p̂ (no entropy line: H is not linear, and E H(p̂) falls
-    far below H of the mean-field law at finite M). Approximate for finite M: E p̂_n ≠ p_n (docs/feedback.md §2 measures the gap;
-    theory.curation.curation_chain_mean is the exact finite-M law for small V)."""
+    far below H of the mean-field law at finite M). Approximate for finite M: E p̂_n ≠ p_n (docs/feedback.md §2
+    measures the gap; theory.curation.curation_chain_mean is the exact finite-M law for small V)."""
     if family.truth == "dirichlet" or not family.plain_sampler or family.source_alpha > 0:
         raise TheoryUnavailable("covers a fixed truth (uniform / zipf), the plain sampler, no contamination")
     if cfg.mode == "replace":
