@@ -72,7 +72,7 @@ def mixed_fixed_point(p_real, r, K: int, lam: float, tol: float = 1e-13, max_ite
     Returns (p, iterations)."""
     if not 0 < lam <= 1:
         raise ValueError(f"lam must be in (0, 1]; got lam={lam!r}")
-    update = (lambda q: tilt_update(q, r)) if K == 0 else (lambda q: k_choice_update(q, r, K))
+    update = lambda q: curation_update(q, r, K)  # noqa: E731
     p = np.asarray(p_real, float)
     for i in range(max_iter):
         nxt = lam * np.asarray(p_real, float) + (1 - lam) * update(p)
@@ -199,3 +199,26 @@ def curation_chain_mean(p, r, K: int, T: int, M: int, generations: int, real_wei
                                   for s in synth_states])
         law = law @ trans
     return np.array(out)
+
+
+def tilt_fixed_point(p_real, r, lam: float) -> np.ndarray:
+    """The fixed point of p = λ·p_real + (1 − λ)·p·e^{r}/Z(p), Z(p) = Σ p e^{r}, in closed form up to one root:
+    coordinate-wise p_v = λ·p_real,v/(1 − (1 − λ)e^{r_v}/Z), and Z solves Σ_v p_v(Z) = 1 on
+    Z > (1 − λ)·max e^{r} (the sum decreases strictly from +∞ to λ < 1 there, so the root is unique).
+    [derived by us, docs/feedback.md §2] λ ∈ (0, 1]."""
+    from scipy.optimize import brentq
+
+    p_real, r = np.asarray(p_real, float), np.asarray(r, float)
+    if not 0 < lam <= 1:
+        raise ValueError(f"lam must be in (0, 1]; got lam={lam!r}")
+    on = p_real > 0
+    e = np.exp(r - np.max(r[on]))
+    lo = (1 - lam) * np.max(e[on])
+
+    def excess(z):
+        return np.sum(lam * p_real[on] / (1 - (1 - lam) * e[on] / z)) - 1
+
+    z = brentq(excess, lo * (1 + 1e-15) + 1e-300, max(1.0, lo) * 2 + 1, xtol=1e-15, rtol=1e-15, maxiter=500)
+    out = np.zeros_like(p_real)
+    out[on] = lam * p_real[on] / (1 - (1 - lam) * e[on] / z)
+    return out / out.sum()
