@@ -19,6 +19,11 @@ def window_theory(family, cfg, selector):
         return TheoryCurve("no verification", values, "stated: Dohmatob et al. 2024, arXiv 2402.07712", metric="E_test")
     if selector.kind == "window":
         h, offset = selector.h, selector.offset
+        if family.verifier_n > 0:  # learned verifier: the linearized E_test is affine in ‖Δ‖², Δ ⟂ the loop
+            if family.verifier_ridge != 0 or family.verifier_n <= d + 1:
+                raise TheoryUnavailable("the learned-verifier formula covers an OLS verifier with n > d + 1 rows")
+            # E‖Δ‖² = offset² + σ²·E tr(X_vᵀX_v)⁻¹ = offset² + σ²d/(n − d − 1) (inverse Wishart; docs/feedback.md §7)
+            offset = float(np.sqrt(offset**2 + family.sigma**2 * d / (family.verifier_n - d - 1)))
     elif selector.kind == "oracle":  # keep iff |y − xᵀw*| ≤ τ: a window of half-width τ with no offset
         h, offset = selector.tau, 0.0
     else:
