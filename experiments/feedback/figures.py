@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from theory.curation import mixed_fixed_point, tilt_fixed_point  # noqa: E402
 from theory.curves import TheoryUnavailable  # noqa: E402
 from theory.feedback import categorical_curation_theory, curation_theory, window_theory  # noqa: E402
 
@@ -85,9 +86,15 @@ def categorical_curation_figure(runs):
         for curve in curves:
             if curve.metric == "reward_mean":
                 axes[0].plot(np.arange(1, cfg.generations + 1), curve.values, "--", color=color, lw=1)
+        if cfg.mode == "fresh" and sel.kind in ("curate", "tilt") and curves:  # the exact real-data fixed point
+            r, p = sel.gamma * fam.reward_vector(), np.asarray(fam.truth_probs(), float)
+            fixed = tilt_fixed_point(p, r, cfg.real_weight) if sel.kind == "tilt" else \
+                mixed_fixed_point(p, r, sel.k, cfg.real_weight)[0]
+            axes[0].axhline(fixed @ fam.reward_vector(), color=color, ls=":", lw=1)
     for ax, (_, ylabel) in zip(axes, panels, strict=True):
         ax.set_xlabel("generation n")
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize=7)
-    fig.suptitle("Curation of a categorical model by a reward over symbols (dashed: mean-field law)")
+    fig.suptitle("Curation of a categorical model by a reward over symbols (dashed: mean-field law; dotted: the exact "
+                 "fixed point with real data)")
     return _png(fig)
