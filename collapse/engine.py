@@ -148,8 +148,16 @@ class _Program:
             generate = lambda k: fam.generate_tilted(k, world, verifier, old, m, sel.gamma)  # noqa: E731
         else:
             generate = lambda k: fam.generate(k, world, old, m)  # noqa: E731
+        # a chooser pairs row j of its K candidates; a family whose blocks are not row-aligned (counts) gives
+        # the samples as explicit iid rows for the choice (``as_rows``) and folds the chosen ones back
+        rows = sel.kind in ("best-of-k", "curate") and hasattr(fam, "as_rows")
+        if rows:
+            plain = generate
+            generate = lambda k: fam.as_rows(jax.random.fold_in(k, 1), plain(k))  # noqa: E731
         view_of = lambda block: fam.selection_view(world, verifier, block, False)  # noqa: E731
         synth, keep, view, before = select_block(sel, k_gen, generate, view_of, m)
+        if rows:
+            synth = fam.from_rows(synth)
         pool = pol.push(pool, Kept(synth, keep), n, ctx)
         real = None
         if pol.fresh_real:

@@ -72,7 +72,7 @@ def mixed_fixed_point(p_real, r, K: int, lam: float, tol: float = 1e-13, max_ite
     Returns (p, iterations)."""
     if not 0 < lam <= 1:
         raise ValueError(f"lam must be in (0, 1]; got lam={lam!r}")
-    update = (lambda q: tilt_update(q, r)) if K == 0 else (lambda q: k_choice_update(q, r, K))
+    update = lambda q: curation_update(q, r, K)  # noqa: E731
     p = np.asarray(p_real, float)
     for i in range(max_iter):
         nxt = lam * np.asarray(p_real, float) + (1 - lam) * update(p)
@@ -106,3 +106,119 @@ def luce_probabilities(r) -> np.ndarray:
 
 def n_compositions(n: int, total: int) -> int:
     return math.comb(total + n - 1, n - 1)
+
+
+def k_choice_update_fast(p, r, K: int) -> np.ndarray:
+    """The exact K-choice update of :func:`k_choice_update` for any support size, through the Laplace identity
+    1/(a + S) = ∫₀^∞ e^{−u(a + S)} du: with S = Σ_{j<K} e^{r(X_j)}, X_j iid ~ p,
+
+        p_{t+1}(x) = K·p(x)·e^{r(x)}·∫₀^∞ e^{−u e^{r(x)}}·φ(u)^{K−1} du,   φ(u) = Σ_y p(y)·e^{−u e^{r(y)}}.
+
+    [derived by us, docs/feedback.md §1; exact up to the quadrature (adaptive, relative error ≤ 1e-12; checked
+    against the enumeration in tests/test_theory_curation.py).] Cost O(V) per quadrature node, any K."""
+    from scipy.integrate import quad_vec
+
+    p, r = np.asarray(p, float), np.asarray(r, float)
+    require_k(K)
+    p = p / p.sum()
+    if K == 1:
+        return p
+    r = r - np.max(r[p > 0])  # e^{r} ≤ 1 on the support: the integrand decays at least like e^{−u}
+    e = np.exp(np.where(p > 0, r, 0.0))
+
+    def integrand(u):
+        phi = np.sum(p * np.exp(-u * e))
+        return e * np.exp(-u * e) * phi ** (K - 1)
+
+    # the integrand falls like e^{−u(e(x) + (K − 1)·min e)}; the change u = s/(1 − s) maps [0, ∞) to [0, 1)
+    val, _ = quad_vec(lambda s: integrand(s / (1 - s)) / (1 - s) ** 2 if s < 1 else 0 * e, 0.0, 1.0,
+                      epsrel=1e-12, epsabs=1e-14, limit=2000)
+    out = K * p * val
+    return out / out.sum()
+
+
+def curation_update(p, r, K: int) -> np.ndarray:
+    """One step of curation in law: K-choice (K ≥ 1, exact) or the tilt (K = 0 stands for K → ∞)."""
+    if K == 0:
+        return tilt_update(p, r)
+    if n_compositions(np.asarray(p).shape[0], K - 1) <= 200:  # small: the enumeration is faster than quadrature
+        return k_choice_update(p, r, K)
+    return k_choice_update_fast(p, r, K)
+
+
+def mean_field_curve(p0, p_real, r, K: int, lam: float, generations: int) -> np.ndarray:
+    """p_1 = p0, p_{n+1} = λ·p_real + (1 − λ)·U_K(p_n) for n = 1..G − 1 ([G, V]). This is the population law of
+    the loop (M → ∞). With finite M it is the *mean-field* approximation of E[p̂_n]: one step is exact in
+    expectation (E[p̂_{n+1} | p̂_n] = λp_real + (1 − λ)U_K(p̂_n) under replace / fresh, since the refit is the
+    unbiased empirical law), but U_K is nonlinear for K ≥ 2 and for the tilt, so E U_K(p̂_n) ≠ U_K(E p̂_n) from the
+    second step on (the gap is O(1/M); measured in docs/feedback.md §2). [derived by us]"""
+    out = [np.asarray(p0, float)]
+    for _ in range(generations - 1):
+        out.append(lam * np.asarray(p_real, float) + (1 - lam) * curation_update(out[-1], r, K))
+    return np.array(out)
+
+
+def _multinomial_pmf(states, q):
+    """P(counts = s) for every row s of ``states`` [S, V] under Multinomial(Σs, q)."""
+    n = states.sum(1)
+    logq = np.log(np.where(q > 0, q, 1.0))
+    logp = gammaln(n + 1) - gammaln(states + 1).sum(1) + np.sum(np.where(states > 0, states * logq, 0.0), 1)
+    impossible = np.any((states > 0) & (q <= 0), axis=1)
+    return np.where(impossible, 0.0, np.exp(logp))
+
+
+def curation_chain_mean(p, r, K: int, T: int, M: int, generations: int, real_weight: float = 0.0) -> np.ndarray:
+    """E[p̂_n] exactly, for finite T and M, of the categorical loop with curation (replace: ``real_weight`` = 0;
+    fresh with weight w: p̂_n = w·R_n/T + (1 − w)·S_n/M, R_n ~ Multinomial(T, p) fresh each generation).
+
+    The synthetic counts S_{n+1} ~ Multinomial(M, U_K(p̂_n)) form a Markov chain over the C(M + V − 1, V − 1)
+    count vectors; its law is propagated exactly (generation 1: p̂_1 = R_1/T). [derived by us, docs/feedback.md §2;
+    exact, small V, T, M only.] K = 0: the tilt. Returns [G, V]."""
+    p, r = np.asarray(p, float), np.asarray(r, float)
+    V = p.shape[0]
+    real_states = np.array(list(_compositions(V, T)), float)
+    real_pmf = _multinomial_pmf(real_states, p)
+    synth_states = np.array(list(_compositions(V, M)), float)
+
+    def step_from(q):  # law of S' given the current estimate q
+        return _multinomial_pmf(synth_states, curation_update(q, r, K))
+
+    law = real_pmf @ np.array([step_from(c / T) for c in real_states])  # law of S_2
+    out = [p.copy()]  # E p̂_1 = p
+    w = real_weight
+    trans = None
+    for _ in range(generations - 1):
+        out.append(w * p + (1 - w) * (law @ synth_states) / M)
+        if len(out) == generations:
+            break
+        if trans is None:
+            if w == 0:
+                trans = np.array([step_from(s / M) for s in synth_states])
+            else:
+                trans = np.array([real_pmf @ np.array([step_from(w * c / T + (1 - w) * s / M) for c in real_states])
+                                  for s in synth_states])
+        law = law @ trans
+    return np.array(out)
+
+
+def tilt_fixed_point(p_real, r, lam: float) -> np.ndarray:
+    """The fixed point of p = λ·p_real + (1 − λ)·p·e^{r}/Z(p), Z(p) = Σ p e^{r}, in closed form up to one root:
+    coordinate-wise p_v = λ·p_real,v/(1 − (1 − λ)e^{r_v}/Z), and Z solves Σ_v p_v(Z) = 1 on
+    Z > (1 − λ)·max e^{r} (the sum decreases strictly from +∞ to λ < 1 there, so the root is unique).
+    [derived by us, docs/feedback.md §2] λ ∈ (0, 1]."""
+    from scipy.optimize import brentq
+
+    p_real, r = np.asarray(p_real, float), np.asarray(r, float)
+    if not 0 < lam <= 1:
+        raise ValueError(f"lam must be in (0, 1]; got lam={lam!r}")
+    on = p_real > 0
+    e = np.exp(r - np.max(r[on]))
+    lo = (1 - lam) * np.max(e[on])
+
+    def excess(z):
+        return np.sum(lam * p_real[on] / (1 - (1 - lam) * e[on] / z)) - 1
+
+    z = brentq(excess, lo * (1 + 1e-15) + 1e-300, max(1.0, lo) * 2 + 1, xtol=1e-15, rtol=1e-15, maxiter=500)
+    out = np.zeros_like(p_real)
+    out[on] = lam * p_real[on] / (1 - (1 - lam) * e[on] / z)
+    return out / out.sum()

@@ -30,6 +30,7 @@ so that a lost symbol costs a finite log(V/ε)), ``support`` #{v: p̂_v > 0}, ``
 nats, ``samples`` (samples with positive weight in the fit).
 """
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
@@ -50,10 +51,13 @@ from collapse.counts import (
 )
 from collapse.errors import require
 from collapse.families.base import RealSynthSizes
+from collapse.selectors import SelectionView
 from collapse.validate import check_fields
 
 Truth = Literal["uniform", "zipf", "dirichlet"]
 TRUTHS = get_args(Truth)
+RewardKind = Literal["rank", "random"]
+REWARDS = get_args(RewardKind)
 
 
 class CategoricalParams(NamedTuple):
@@ -66,6 +70,15 @@ class CategoricalWorld(NamedTuple):
     real_counts: jax.Array  # [V], the real block generation 1 trains on
 
 
+class CategoricalVerifier(NamedTuple):
+    reward: jax.Array  # [V] r
+    correct: jax.Array  # [V] bool, the "correct" subset
+
+
+class SymbolRows(NamedTuple):
+    symbols: jax.Array  # [m] int, one sample per row
+
+
 @dataclass(frozen=True)
 class Categorical(RealSynthSizes):
     """Model family: refit a categorical distribution each generation (see the module docstring).
@@ -73,7 +86,10 @@ class Categorical(RealSynthSizes):
     V: symbols; T: real samples; M: synthetic samples per generation (default T); truth: uniform | zipf |
     dirichlet; beta: Zipf exponent; a: Dirichlet concentration; temperature, top_k (None = off), top_p
     (1 = off): the sampler's knobs; source_alpha: probability that a generated sample is fresh real data;
-    kl_eps: smoothing ε of the KL metric.
+    kl_eps: smoothing ε of the KL metric. Selection (collapse/selectors.py, docs/feedback.md §5): reward:
+    the reward r over symbols — ``rank``: r_v = −(v − 1)/(V − 1) (favours the low ranks, Zipf's head),
+    ``random``: r_v iid N(0, 1) drawn once from ``reward_seed`` (the same for every replicate); correct_frac:
+    the "correct" subset is the ⌈correct_frac·V⌉ symbols of highest reward (ties: lower index first).
     """
 
     main_metric: ClassVar[str] = "missing_mass"  # the metric figures and verdicts use
@@ -90,6 +106,10 @@ class Categorical(RealSynthSizes):
     source_alpha: float = 0.0
     kl_eps: float = 1e-6
     name: str = "categorical"
+    # selection (appended; docs/feedback.md §5): the reward over symbols and the "correct" subset
+    reward: RewardKind = "rank"
+    reward_seed: int = 0
+    correct_frac: float = 0.1
 
     def __post_init__(self):
         check_fields(self)
@@ -107,6 +127,11 @@ class Categorical(RealSynthSizes):
         require(is_real(self.source_alpha) and 0 <= self.source_alpha <= 1, "source_alpha", self.source_alpha,
                 "in [0, 1]")
         require(is_real(self.kl_eps) and 0 < self.kl_eps < 1, "kl_eps", self.kl_eps, "in (0, 1)")
+        require(self.reward in REWARDS, "reward", self.reward, f"one of {REWARDS}")
+        require(is_int(self.reward_seed) and self.reward_seed >= 0, "reward_seed", self.reward_seed,
+                "an integer >= 0")
+        require(is_real(self.correct_frac) and 0 < self.correct_frac <= 1, "correct_frac", self.correct_frac,
+                "in (0, 1]")
 
     @property
     def plain_sampler(self) -> bool:
@@ -170,4 +195,73 @@ class Categorical(RealSynthSizes):
             "missing_mass": jnp.sum(jnp.where(q > 0, 0.0, p)),
             "entropy": -jnp.sum(jnp.where(ph > 0, ph * jnp.log(jnp.where(ph > 0, ph, 1.0)), 0.0)),
             "samples": jnp.asarray(params.samples, p.dtype),
+            "reward_mean": jnp.sum(ph * jnp.asarray(self.reward_vector(), p.dtype)),  # E_p̂ r (selection)
+            "correct_mass": jnp.sum(jnp.where(jnp.asarray(self.correct_set()), ph, 0.0)),  # p̂ on the subset
         }
+
+    # -- selection (collapse/selectors.py; docs/feedback.md §5) -------------------------------------
+    selection_fields = ("error", "deviation")
+    default_tau = 0.5  # error is 0 (correct symbol) or 1
+
+    def reward_vector(self) -> np.ndarray:
+        """r [V] (NumPy, fixed by the config): rank r_v = −(v − 1)/(V − 1), or random r_v iid N(0, 1)."""
+        if self.reward == "rank":
+            return -np.arange(self.V, dtype=float) / (self.V - 1)
+        return np.random.default_rng(self.reward_seed).standard_normal(self.V)
+
+    def correct_set(self) -> np.ndarray:
+        """bool [V]: the ⌈correct_frac·V⌉ symbols of highest reward (ties: lower index first)."""
+        n = min(self.V, math.ceil(self.correct_frac * self.V - 1e-9))
+        order = np.argsort(-self.reward_vector(), kind="stable")
+        out = np.zeros(self.V, bool)
+        out[order[:n]] = True
+        return out
+
+    def verifier_setup(self, key, world: CategoricalWorld, offset: float) -> CategoricalVerifier:
+        """The reward vector and the correct subset (fixed by the config; ``offset`` has no meaning here)."""
+        del key, offset
+        dtype = world.p.dtype
+        return CategoricalVerifier(jnp.asarray(self.reward_vector(), dtype), jnp.asarray(self.correct_set()))
+
+    def selection_view(self, world: CategoricalWorld, verifier: CategoricalVerifier, block, real: bool):
+        """Per sample (row j of a count block = its j-th symbol in sorted order, as the policies read it; an
+        explicit ``SymbolRows`` block names its symbols): error = 0 for a correct symbol, 1 otherwise;
+        deviation = √(2(max r − r(x))), so the curate selector's −½γ·deviation² = γ(r(x) − max r)."""
+        del world, real
+        sym = block.symbols if isinstance(block, SymbolRows) else row_symbols(block)
+        r = verifier.reward
+        return SelectionView(error=jnp.where(verifier.correct[sym], 0.0, 1.0).astype(r.dtype),
+                             deviation=jnp.sqrt(jnp.maximum(2.0 * (jnp.max(r) - r[sym]), 0.0)))
+
+    def tilted_source(self, world: CategoricalWorld, verifier: CategoricalVerifier, params, gamma):
+        """The sampling distribution tilted by e^{γr} (K → ∞ curation, Ferbach et al. 2024, arXiv 2407.09499)."""
+        source = self.sampler(params.p_hat)
+        if self.source_alpha > 0:
+            source = self.source_alpha * world.p + (1 - self.source_alpha) * source
+        logw = jnp.where(source > 0, jnp.log(jnp.where(source > 0, source, 1.0)) + gamma * verifier.reward, -jnp.inf)
+        return jax.nn.softmax(logw)
+
+    def generate_tilted(self, key, world: CategoricalWorld, verifier: CategoricalVerifier, params, size: int,
+                        gamma):
+        """A block drawn exactly from the tilted source q·e^{γr}/Z (the tilt *is* the selection)."""
+        return block(multinomial_counts(key, self.tilted_source(world, verifier, params, gamma), size), size)
+
+    def as_rows(self, key, data: CategoricalData) -> SymbolRows:
+        """The block's samples as explicit symbols in uniformly random order — exactly an iid sequence from
+        the block's source (a multinomial count vector, expanded and uniformly permuted). A chooser
+        (best-of-k, curate) pairs row j of its K candidate blocks, which needs independent rows: the
+        sorted-order rows of count blocks would pair equal quantiles."""
+        return SymbolRows(jax.random.permutation(key, row_symbols(data)))
+
+    def from_rows(self, rows: SymbolRows) -> CategoricalData:
+        """A count block from explicit symbols."""
+        m = rows.symbols.shape[0]
+        counts = jnp.zeros(self.V, jnp.result_type(float)).at[rows.symbols].add(1.0)
+        return block(counts, m)
+
+
+def row_symbols(data: CategoricalData):
+    """int [m]: row j's symbol = the j-th sample in sorted symbol order (the convention of collapse/counts.py)."""
+    m = data.rows.shape[0]
+    sym = jnp.searchsorted(jnp.cumsum(data.counts), jnp.arange(m, dtype=data.counts.dtype), side="right")
+    return jnp.minimum(sym, data.counts.shape[0] - 1)

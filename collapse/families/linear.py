@@ -76,6 +76,9 @@ class LinearRegression(RealSynthSizes):
     w_norm: float = 1.0
     sampler: Sampler = "auto"
     name: str = "linear"
+    # a learned verifier (appended; docs/feedback.md §7): 0 = the verifier is w* + offset·e (given)
+    verifier_n: int = 0
+    verifier_ridge: float = 0.0
 
     def __post_init__(self):
         check_fields(self)
@@ -90,6 +93,11 @@ class LinearRegression(RealSynthSizes):
         require(self.design in DESIGNS, "design", self.design, f"one of {DESIGNS}")
         require(self.w_norm >= 0, "w_norm", self.w_norm, ">= 0")
         require(self.sampler in SAMPLERS, "sampler", self.sampler, f"one of {SAMPLERS}")
+        require(isinstance(self.verifier_n, int) and not isinstance(self.verifier_n, bool) and self.verifier_n >= 0,
+                "verifier_n", self.verifier_n, "an integer >= 0 (0 = a given verifier w* + offset·e)")
+        require(self.verifier_ridge >= 0 and (self.verifier_n >= self.d or self.verifier_ridge > 0
+                                              or self.verifier_n == 0),
+                "verifier_ridge", self.verifier_ridge, ">= 0, and > 0 when 0 < verifier_n < d (OLS needs d rows)")
         if self.sampler == "stats":
             reason = self._stats_unavailable(None)
             if reason:
@@ -251,9 +259,20 @@ class LinearRegression(RealSynthSizes):
         return self.noise_synth
 
     def verifier_setup(self, key, world: LinearWorld, offset: float):
-        """The window verifier's model w_v = w* + offset·e, e uniform on the unit sphere (per replicate)."""
-        e = jax.random.normal(key, (self.d,))
-        return world.w_star + offset * e / jnp.linalg.norm(e)
+        """The window verifier's model w_v = w* + offset·e, e uniform on the unit sphere (per replicate). With
+        ``verifier_n`` = n > 0 the verifier is *learned*: w_v = (X_vᵀX_v + λnI)⁻¹X_vᵀy_v + offset·e, a ridge
+        (λ = ``verifier_ridge``; 0 = OLS) fit on n held-out real samples (x ~ N(0, Σ), y = xᵀw* + σε), drawn per
+        replicate and never trained on — its offset from the truth is its own estimation error."""
+        e = jax.random.normal(key, (self.d,))  # the same direction as before learned verifiers existed
+        k_x, k_y = jax.random.split(jax.random.fold_in(key, 1))
+        w_v = world.w_star + offset * e / jnp.linalg.norm(e)
+        if self.verifier_n == 0:
+            return w_v
+        n = self.verifier_n
+        x = jax.random.normal(k_x, (n, self.d), world.scale.dtype) * world.scale
+        y = x @ world.w_star + self.sigma * jax.random.normal(k_y, (n,), world.scale.dtype)
+        gram = x.T @ x + self.verifier_ridge * n * jnp.eye(self.d, dtype=x.dtype)
+        return w_v + jnp.linalg.solve(gram, x.T @ y) - world.w_star
 
     def selection_view(self, world: LinearWorld, w_v, block: LinearData, real: bool):
         """Per label: error = |y − xᵀw*| (correct iff ≤ τ), deviation = |y − xᵀw_v| (Yi et al. 2026's window)."""

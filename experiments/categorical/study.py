@@ -5,6 +5,7 @@ from collapse.families.zipf import ZipfMemorise
 from experiments.catalog import Preset, PresetRun, Study, figure_report
 from experiments.categorical.figures import grokking, support_and_tail, tale_of_tails
 from theory.categorical import categorical_theory
+from theory.feedback import categorical_curation_theory
 from theory.zipf import zipf_theory
 
 CATEGORICAL = Study(
@@ -26,8 +27,13 @@ CATEGORICAL = Study(
         "top_p": "nucleus: the smallest most-likely set of mass ≥ top_p, in (0, 1] (1 = off)",
         "source_alpha": "contaminated source: each generated sample is fresh real data with probability α",
         "kl_eps": "smoothing ε of the KL metric: KL(p ‖ (1 − ε)p̂ + ε/V)",
+        "reward": "reward over symbols (selectors curate / tilt / window / best-of-k): rank (r_v = −(v − 1)/(V − 1), "
+                  "favours the head) or random (r_v iid N(0, 1) from --reward-seed)",
+        "reward_seed": "seed of the random reward vector (the same for every replicate)",
+        "correct_frac": "the oracle's correct subset: the ⌈correct_frac·V⌉ symbols of highest reward, in (0, 1]",
     },
     theory=categorical_theory,
+    selector_theory=categorical_curation_theory,
     loop_defaults={"replicates": 1000},
 )
 

@@ -8,8 +8,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from theory.curation import mixed_fixed_point, tilt_fixed_point  # noqa: E402
 from theory.curves import TheoryUnavailable  # noqa: E402
-from theory.feedback import curation_theory, window_theory  # noqa: E402
+from theory.feedback import categorical_curation_theory, curation_theory, window_theory  # noqa: E402
 
 
 def _band(ax, values, label, color):
@@ -65,4 +66,35 @@ def curation_figure(runs):
         ax.set_xlabel("generation n")
     ax_r.legend(fontsize=7)
     fig.suptitle("Curation of a Gaussian by a quadratic reward (dashed: K → ∞ closed form)")
+    return _png(fig)
+
+
+def categorical_curation_figure(runs):
+    """runs: [(label, family, cfg, selector, metrics)] of feedback-curation-categorical; dashed: the mean-field law
+    of the expected reward (approximate at finite M, docs/feedback.md §2)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = (("reward_mean", "expected reward E_p̂ r"), ("entropy", "entropy H(p̂) (nats)"),
+              ("support", "support #{v: p̂_v > 0}"))
+    for i, (label, fam, cfg, sel, m) in enumerate(runs):
+        color = f"C{i}"
+        for ax, (metric, _) in zip(axes, panels, strict=True):
+            _band(ax, m[metric], label, color)
+        try:
+            curves = categorical_curation_theory(fam, cfg, sel)
+        except TheoryUnavailable:
+            curves = []
+        for curve in curves:
+            if curve.metric == "reward_mean":
+                axes[0].plot(np.arange(1, cfg.generations + 1), curve.values, "--", color=color, lw=1)
+        if cfg.mode == "fresh" and sel.kind in ("curate", "tilt") and curves:  # the exact real-data fixed point
+            r, p = sel.gamma * fam.reward_vector(), np.asarray(fam.truth_probs(), float)
+            fixed = tilt_fixed_point(p, r, cfg.real_weight) if sel.kind == "tilt" else \
+                mixed_fixed_point(p, r, sel.k, cfg.real_weight)[0]
+            axes[0].axhline(fixed @ fam.reward_vector(), color=color, ls=":", lw=1)
+    for ax, (_, ylabel) in zip(axes, panels, strict=True):
+        ax.set_xlabel("generation n")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Curation of a categorical model by a reward over symbols (dashed: mean-field law; dotted: the exact "
+                 "fixed point with real data)")
     return _png(fig)

@@ -3,9 +3,9 @@ of the linear and gaussian studies run with a selector (``--selector`` and the `
 hooks (``theory/feedback.py``)."""
 
 from experiments.catalog import Preset, PresetRun
-from experiments.feedback.figures import curation_figure, window_figure
+from experiments.feedback.figures import categorical_curation_figure, curation_figure, window_figure
 
-STUDIES = []  # the presets below belong to the linear and gaussian studies
+STUDIES = []  # the presets below belong to the linear, gaussian and categorical studies
 
 # (a) linear regression with a window verifier (Yi et al. 2026, arXiv 2510.16657)
 _LIN = {"d": 5, "T": 200, "sigma": 1.0}
@@ -27,6 +27,16 @@ _CURATION_RUNS = (
     ("tilt (K → ∞), mix λ=1 (real data)", {"mode": "mix"}, {"kind": "tilt", "gamma": 0.5, "offset": 2.0}),
 )
 
+# (c) curation of a categorical model by a random reward over symbols (Ferbach et al. 2024), fresh real data w = ½
+_CAT = {"V": 50, "T": 500, "truth": "zipf", "beta": 1.0, "reward": "random", "reward_seed": 0, "correct_frac": 0.1}
+_CAT_LOOP = {"generations": 15, "replicates": 200, "seed": 0}
+_CAT_RUNS = (
+    ("no selection, replace", {"mode": "replace"}, {"kind": "none"}),
+    ("curate K=4, replace", {"mode": "replace"}, {"kind": "curate", "k": 4, "gamma": 1.0}),
+    ("tilt (K → ∞), replace", {"mode": "replace"}, {"kind": "tilt", "gamma": 1.0}),
+    ("curate K=4, fresh real w=0.5", {"mode": "fresh", "real_weight": 0.5}, {"kind": "curate", "k": 4, "gamma": 1.0}),
+    ("tilt (K → ∞), fresh real w=0.5", {"mode": "fresh", "real_weight": 0.5}, {"kind": "tilt", "gamma": 1.0}),
+)
 
 
 def _sel(d: dict) -> dict:
@@ -66,5 +76,16 @@ PRESETS = [
         settings={**_GAU, **_GAU_LOOP},
         members=tuple(PresetRun(label, {**loop, **_sel(sel)}) for label, loop, sel in _CURATION_RUNS),
         report=_figure(curation_figure),
+    ),
+    Preset(
+        "feedback-curation-categorical", "categorical",
+        "Ferbach et al. 2024: a categorical model (V=50, Zipf β=1, T=M=500) refitted on samples curated by a "
+        "random reward over symbols (K-choice Luce, K=4, and the K → ∞ tilt, γ=1), without and with fresh real data "
+        "(weight ½): reward up, entropy and support down; with real data a stable fixed point; lines = the "
+        "mean-field law (approximate for finite M: docs/feedback.md §2)",
+        cpu_time="≈ 2 min under load",
+        settings={**_CAT, **_CAT_LOOP},
+        members=tuple(PresetRun(label, {**loop, **_sel(sel)}) for label, loop, sel in _CAT_RUNS),
+        report=_figure(categorical_curation_figure),
     ),
 ]

@@ -27,6 +27,9 @@ STUDIES = [Study(
         "alpha": "power-law exponent α of Σ's spectrum",
         "design": "fixed: inputs drawn once per replicate; fresh: new inputs for every block",
         "w_norm": "‖w*‖ (w* uniform on that sphere)",
+        "verifier_n": "a learned window verifier: ridge fit on this many held-out real samples (0 = the given "
+                      "verifier w* + offset·e)",
+        "verifier_ridge": "ridge λ of the learned verifier, (XᵀX + λn I)⁻¹Xᵀy (0 = OLS, needs verifier_n >= d)",
         "sampler": "stats: exact-in-law sufficient statistics (Wishart by Bartlett, no design in memory); samples: "
                    "draw the data; auto: stats where it applies (docs/linear_fast_path.md)",
     },
