@@ -138,7 +138,7 @@ def _two_clusters(seed, d=1, n=300):
     return jnp.asarray(x), jnp.ones(n)
 
 
-@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("d", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_masked_em_gives_the_while_loop_numbers_and_steps(d):
     """The fixed-length masked iteration stops each replicate where the while loop does: same parameters, same
     step counts, vmapped over replicates that converge at different steps."""
@@ -157,16 +157,19 @@ def test_em_log_likelihood_never_decreases_and_its_limit_is_a_fixed_point(d):
     x, w = _two_clusters(7, d)
     floor = 1e-6
     params = (jnp.full(2, 0.5), jnp.full((2, d), -0.5).at[1].set(0.5), jnp.broadcast_to(jnp.eye(d), (2, d, d)))
+    step = jax.jit(lambda p: em(x, w, None, 1, 0.0, floor, start=p)[:3])
+    loglik = jax.jit(lambda p: jnp.mean(mixture_logpdf(x, _mixture(*p))))
     lls = []
     for _ in range(60):
-        lls.append(float(jnp.mean(mixture_logpdf(x, _mixture(*params)))))
-        params = em(x, w, None, 1, 0.0, floor, start=params)[:3]
+        lls.append(float(loglik(params)))
+        params = step(params)
     assert np.all(np.diff(lls) >= -1e-12 * np.abs(lls[1:]))  # EM's monotonicity (Dempster, Laird, Rubin 1977)
-    again = em(x, w, None, 1, 0.0, floor, start=params)[:3]  # one more step from the limit: nothing moves
+    again = step(params)  # one more step from the limit: nothing moves
     for u, v in zip(params, again, strict=True):
         np.testing.assert_allclose(np.asarray(v), np.asarray(u), rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.slow  # two mixture loops (≈ 50 s on the loaded shared machine)
 def test_warm_start_keeps_generation_one_and_needs_fewer_steps_later():
     """Generation 1 (k-means++) is the same under both starts; later generations start at the previous model,
     which is near their data's MLE, so EM converges in fewer steps, to fits of the same quality."""
