@@ -3,7 +3,7 @@
 Every side runs the same experiment: truth N(0, I_d); generation 1 fits the unbiased mean and covariance of
 T = M real samples; each later generation draws M samples from the previous fit and refits; every generation
 records the family's metrics (mean_err and w2, plus var / sd / log_var in 1-D, trace / logdet_ratio for d > 1,
-with W₂² through the same two symmetric eigenvalue problems as ours). Ours runs as
+with W₂² through the same symmetric eigenvalue problem as ours). Ours runs as
 ``Loop(Gaussian(d, T=M), replace)`` on two paths: ``sampler="stats"`` (each block's sample mean ~ N(μ̂, Σ̂/M) and
 scatter ~ Wishart(Σ̂, M − 1) by Bartlett: a generation costs O(d³) whatever M) and ``sampler="samples"`` (the M×d
 samples drawn and read back). The NumPy reference is the straightforward loop of public research code: one
@@ -46,12 +46,12 @@ def numpy_reference(d, M, G, R, seed):
     """Per replicate, per generation: draw, fit (unbiased), score — metrics [G, R] by name."""
     rng = np.random.default_rng(seed)
     mu, root = np.zeros(d), np.eye(d)  # truth N(0, I): Σ^½ = I, log det Σ = 0
-    out = {k: np.empty((G, R)) for k in (("mean_err", "var", "w2") if d == 1 else ("mean_err", "trace", "w2"))}
+    names = ("mean_err", "var", "w2") if d == 1 else ("mean_err", "trace", "logdet_ratio", "w2")
+    out = {k: np.empty((G, R)) for k in names}
     for r in range(R):
         mean, cov = mu, np.eye(d)
         for n in range(G):
-            lam, vec = np.linalg.eigh(cov)
-            x = mean + rng.standard_normal((M, d)) @ ((vec * np.sqrt(np.clip(lam, 0, None))) @ vec.T)
+            x = mean + rng.standard_normal((M, d)) @ np.linalg.cholesky(cov).T
             mean = x.mean(0)
             xc = x - mean
             cov = xc.T @ xc / (M - 1)
@@ -61,10 +61,10 @@ def numpy_reference(d, M, G, R, seed):
                 out["var"][n, r] = cov[0, 0]
                 out["w2"][n, r] = mean_err + (np.sqrt(cov[0, 0]) - 1.0) ** 2
             else:
-                lam = np.linalg.eigvalsh(cov)
                 cross = np.linalg.eigvalsh(root @ cov @ root)
-                out["trace"][n, r] = lam.sum()
-                out["w2"][n, r] = mean_err + max(lam.sum() + d - 2 * np.sqrt(np.clip(cross, 0, None)).sum(), 0.0)
+                out["trace"][n, r] = trace = np.trace(cov)
+                out["logdet_ratio"][n, r] = 2 * np.log(np.diag(np.linalg.cholesky(cov))).sum()
+                out["w2"][n, r] = mean_err + max(trace + d - 2 * np.sqrt(np.clip(cross, 0, None)).sum(), 0.0)
     return out
 
 
@@ -89,15 +89,16 @@ def ours(d, M, G, R, seed, sampler, repeats):
 def work(path, d, M, G, R):
     """(FLOPs, bytes) one run must perform (model counts, random-number generation not counted).
 
-    samples / numpy, per replicate-generation: Σ̂^½ by eigh (≈ 9d³), z·Σ̂^½ (2Md²), the mean (Md), the scatter
-    (2Md²), the score (two eigvalsh ≈ 8d³ and a d×d product chain 4d³); the M×d block is written once and read
-    twice (mean, scatter): 3·8·M·d bytes. stats: eigh (9d³), the Bartlett product R·A and (RA)(RA)ᵀ (2d³ + 2d³),
-    the score (12d³); bytes: the carried (μ̂, Σ̂) and the world read and written, ≈ 4·8·(d + d²)."""
-    score = 12 * d**3 if d > 1 else 10
+    samples / numpy, per replicate-generation: Σ̂'s root (eigh on our sample path ≈ 9d³, Cholesky d³/3 in NumPy;
+    counted as d³/3), z·root (2Md²), the mean (Md), the scatter (2Md²), the score (one eigvalsh ≈ 4d³, a Cholesky
+    d³/3 and a d×d product chain 4d³); the M×d block is written once and read twice (mean, scatter): 3·8·M·d
+    bytes. stats: Cholesky (d³/3), the Bartlett products R·A and (RA)(RA)ᵀ (2d³ + 2d³), the score; bytes: the
+    carried (μ̂, Σ̂) and the world read and written, ≈ 4·8·(d + d²)."""
+    score = 8.4 * d**3 if d > 1 else 10
     if path == "stats":
-        per_f, per_b = 9 * d**3 + 4 * d**3 + score + 4 * d, 4 * 8 * (d + d * d)
+        per_f, per_b = d**3 / 3 + 4 * d**3 + score + 4 * d, 4 * 8 * (d + d * d)
     else:
-        per_f, per_b = 9 * d**3 + 4 * M * d * d + M * d + score, 3 * 8 * M * d
+        per_f, per_b = d**3 / 3 + 4 * M * d * d + M * d + score, 3 * 8 * M * d
     return R * G * per_f, R * G * per_b
 
 

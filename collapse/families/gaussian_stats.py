@@ -33,29 +33,36 @@ class GaussianStats(NamedTuple):
     gen: jax.Array  # int32, the generation that first trains on the block
 
 
-def wishart_root(key, root, dof):
-    """R·A with (RA)(RA)ᵀ ~ Wishart(RRᵀ, dof) by Bartlett's decomposition; ``dof`` ≥ d may be traced."""
+def _bartlett(key, below, root, dof):
+    """R·A from A's diagonal (√χ², drawn here from ``key``) and its below-diagonal normals ``below`` [d(d−1)/2]."""
     d = root.shape[0]
     dtype = root.dtype
-    k_diag, k_off = jax.random.split(key)
     shape = (jnp.asarray(dof, dtype) - jnp.arange(d, dtype=dtype)) / 2  # χ²_k = 2·Gamma(k/2)
-    diag = jnp.sqrt(2.0 * jax.random.gamma(k_diag, shape, dtype=dtype))
+    diag = jnp.sqrt(2.0 * jax.random.gamma(key, shape, dtype=dtype))
     if d == 1:
         return root * diag[:, None]
     rows, cols = jnp.tril_indices(d, -1)
-    below = jnp.zeros((d, d), dtype).at[rows, cols].set(jax.random.normal(k_off, rows.shape, dtype))
-    return root @ (below + jnp.diag(diag))
+    return root @ (jnp.zeros((d, d), dtype).at[rows, cols].set(below) + jnp.diag(diag))
+
+
+def wishart_root(key, root, dof):
+    """R·A with (RA)(RA)ᵀ ~ Wishart(RRᵀ, dof) by Bartlett's decomposition; ``dof`` ≥ d may be traced."""
+    d = root.shape[0]
+    k_gamma, k_normal = jax.random.split(key)
+    return _bartlett(k_gamma, jax.random.normal(k_normal, (d * (d - 1) // 2,), root.dtype), root, dof)
 
 
 def draw_block(key, mean, root, count, rows: int, gen, with_scatter: bool) -> GaussianStats:
-    """Mean and scatter of ``count`` i.i.d. samples of N(mean, root·rootᵀ), without the samples."""
-    k_mean, k_scatter = jax.random.split(key)
-    dtype = mean.dtype
+    """Mean and scatter of ``count`` i.i.d. samples of N(mean, root·rootᵀ), without the samples (one call for
+    all the block's normals: the mean's d and the Bartlett factor's d(d−1)/2; fewer, larger draws are faster)."""
+    k_gamma, k_normal = jax.random.split(key)
+    d, dtype = mean.shape[0], mean.dtype
     count = jnp.asarray(count, dtype)
-    xbar = mean + root @ jax.random.normal(k_mean, mean.shape, dtype) / jnp.sqrt(count)
+    z = jax.random.normal(k_normal, (d + (d * (d - 1) // 2 if with_scatter else 0),), dtype)
+    xbar = mean + root @ z[:d] / jnp.sqrt(count)
     scatter = None
     if with_scatter:
-        a = wishart_root(k_scatter, root, count - 1)
+        a = _bartlett(k_gamma, z[d:], root, count - 1)
         scatter = a @ a.T
     return GaussianStats(jnp.zeros((rows, 0), dtype), count, xbar, scatter, jnp.asarray(gen, jnp.int32))
 
