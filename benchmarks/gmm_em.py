@@ -10,7 +10,8 @@ given ``weights_init`` / ``means_init`` / ``precisions_init``, which then replac
 all sides must agree. The NumPy side is vectorized within a replicate (arrays [N, K]), as one would write it by
 hand. Ours runs vmapped over all replicates, and in cache blocks of ``--block`` replicates (``lax.map`` over
 blocks, each block's data resident in cache through all iterations). A second part times the loop's own EM
-(tolerance 1e-8, relative): the vmapped while-loop vs the fixed-length masked iteration (collapse.families.gmm).
+(tolerance 1e-8, relative, budget 200): the vmapped while-loop, the fixed-length masked iteration
+(collapse.families.gmm.iterate) and the while-loop in cache blocks (which waits only for its block's slowest).
 Compilation of ours is timed separately; every line carries a roofline (benchmarks/roofline.py).
 
     python -m benchmarks.gmm_em                          # 1000 replicates × 1000 points, K = 2, 100 iterations
@@ -154,12 +155,19 @@ def main(argv=None):
 
     # -- part 2: the loop's EM with a tolerance: while-loop vs fixed-length masked iteration -------------------
     tol, budget = 1e-8, 200
-    for masked in (False, True):
-        fn = jax.jit(jax.vmap(lambda a, w, m, masked=masked: em(a, w, m, budget, tol, floor, masked=masked)))
+    loops = [("vmapped while", False, 0), ("masked fixed-length", True, 0)]
+    if args.block:
+        loops.append((f"while in blocks of {args.block}", False, args.block))
+    for name, masked, block in loops:
+        tol_em = lambda a, w, m, masked=masked: em(a, w, m, budget, tol, floor, masked=masked)  # noqa: E731
+        if block:
+            fn = jax.jit(lambda a, w, m, f=tol_em, b=block: jax.lax.map(lambda t: f(*t), (a, w, m), batch_size=b))
+        else:
+            fn = jax.jit(jax.vmap(tol_em))
         out, best, times = _timed_best(lambda f=fn: f(xs, ws, init), args.repeats)
         steps = np.asarray(out[3])
-        print(f"tol {tol:g} (relative), budget {budget}: {'masked fixed-length' if masked else 'vmapped while'}: "
-              f"{best:.3f} s; steps per replicate mean {steps.mean():.1f}, max {steps.max()}; {load_text()}")
+        print(f"tol {tol:g} (relative), budget {budget}: {name}: {best:.3f} s; steps per replicate mean "
+              f"{steps.mean():.1f}, max {steps.max()}; {load_text()}")
     return 0
 
 
