@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from collapse import Loop, LoopConfig
 from collapse.errors import ConfigError
 from collapse.families.gaussian import Gaussian
-from collapse.families.gaussian_stats import wishart_root
+from collapse.families.gaussian_stats import gamma, wishart_root
 from collapse.selectors import SelectorConfig
 from theory import check
 from theory.gaussian import gaussian_bounds, gaussian_theory
@@ -116,3 +116,20 @@ def test_bartlett_draw_has_the_wishart_mean_and_variance():
     dev = s - s.mean(0)
     se_var = np.sqrt(((dev**4).mean(0) - dev.var(0) ** 2) / n)
     assert np.all(np.abs(s.var(0) - var) < 4 * se_var)
+
+
+def test_marsaglia_tsang_gamma_has_the_gamma_law():
+    """Mean a, variance a, and the CDF at the median and quartiles (fraction below within 4 SE), a ≥ 1/2."""
+    from scipy import stats
+
+    shape = np.array([0.5, 0.8, 1.5, 30.0, 495.0])
+    n = 20_000
+    with jax.enable_x64(True):
+        g = np.asarray(jax.jit(jax.vmap(lambda k: gamma(k, jax.numpy.asarray(shape))))(
+            jax.random.split(jax.random.key(4), n)))
+    dev = g - g.mean(0)
+    assert np.all(np.abs(g.mean(0) - shape) < 4 * np.sqrt(shape / n))
+    assert np.all(np.abs(g.var(0) - shape) < 4 * np.sqrt(((dev**4).mean(0) - dev.var(0) ** 2) / n))
+    for q in (0.25, 0.5, 0.75):
+        below = (g < stats.gamma(shape).ppf(q)).mean(0)
+        assert np.all(np.abs(below - q) < 4 * np.sqrt(q * (1 - q) / n))
