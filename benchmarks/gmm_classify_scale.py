@@ -3,7 +3,8 @@
 Times the engine (jit + vmap over replicates, lax.scan over chunks of samples) against a plain NumPy reference
 of the same computation (per replicate: draw chunks, flip labels, (ϕ, ψ) selection, sufficient statistics,
 centroid or least squares, exact accuracy), in the same run, and prints the ratio and this process's peak
-resident memory. Run one configuration per process so the peak memory is its own:
+resident memory, with a roofline (benchmarks/roofline.py: FLOPs and bytes of :func:`work`, achieved rates, this
+machine's measured peaks). Run one configuration per process so the peak memory is its own:
 
     python -m benchmarks.gmm_classify_scale --N 1000000 --d 100 --replicates 100 --student centroid
     python -m benchmarks.gmm_classify_scale --N 100000 --d 100 --replicates 10 --numpy   # with the reference
@@ -46,7 +47,17 @@ def numpy_reference(N, d, R, p, phi, psi, student, chunk, seed=0):
     return acc
 
 
+def work(N, d, R, student):
+    """(FLOPs, bytes), model counts (random-number generation not counted): per sample and coordinate, x = y·μ + z
+    (2 FLOPs) and the label-weighted sum (2 FLOPs), plus 2d for the scatter XᵀX of the least-squares student; the
+    chunk is written once and read once (16 bytes per coordinate)."""
+    per = 4 * d + (2 * d * d if student == "ls" else 0)
+    return float(per) * N * R, 16.0 * N * d * R
+
+
 def main():
+    from benchmarks.roofline import describe, load_text, measure_peaks, roofline
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", type=int, default=100_000)
     ap.add_argument("--d", type=int, default=100)
@@ -58,6 +69,8 @@ def main():
     ap.add_argument("--once", action="store_true", help="one call only (its time includes compilation)")
     a = ap.parse_args()
     jax.config.update("jax_enable_x64", not a.f32)
+    peaks = measure_peaks()
+    print(describe(peaks))
     p, phi, psi = 0.3, 0.9, 0.4
     fam = GMMClassify(d=a.d, N=a.N, p=p, verifier="phi-psi", phi=phi, psi=psi, student=a.student, chunk=a.chunk)
     cfg = LoopConfig(generations=2, replicates=a.replicates, seed=0)
@@ -74,11 +87,15 @@ def main():
           f"student={a.student} chunk={a.chunk}: first call {first:.1f} s (with compile), warm {warm:.1f} s, "
           f"{samples / warm / 1e6:.0f} M sample-coordinates/s; accuracy {acc.mean():.4f} ± "
           f"{acc.std(ddof=1) / math.sqrt(len(acc)):.4f}")
+    flops, nbytes = work(a.N, a.d, a.replicates, a.student)
+    print(roofline("jax (warm)" if not a.once else "jax (incl. compile)", warm, flops, nbytes, peaks))
     if a.numpy:
         t0 = time.perf_counter()
         ref = numpy_reference(a.N, a.d, a.replicates, p, phi, psi, a.student, a.chunk)
         tn = time.perf_counter() - t0
-        print(f"numpy reference: {tn:.1f} s; accuracy {ref.mean():.4f}; ratio numpy/jax(warm) = {tn / warm:.2f}")
+        print(f"numpy reference: {tn:.1f} s; accuracy {ref.mean():.4f}; ratio numpy/jax(warm) = {tn / warm:.2f}; "
+              f"{load_text()}")
+        print(roofline("numpy", tn, flops, nbytes, peaks))
     print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -6,7 +6,8 @@ Every side does the same work per replicate and generation: fit a Gaussian KDE w
 n points, draw n new points from it (pick a centre, add N(0, h²)), and record the fitted KDE's variance. Ours
 also scores a 2-point sliced-W₂ (the family's cheapest metric set). Compilation of ours is timed separately
 (the first call; best-of-warm-runs after). scikit-learn is a benchmark-only dependency
-(pip install scikit-learn); without it that row is skipped.
+(pip install scikit-learn); without it that row is skipped. Every row carries a roofline (benchmarks/roofline.py):
+the FLOPs and bytes of the computation (:func:`work`), the achieved rates and this machine's measured peaks.
 
     python -m benchmarks.kde_loop                          # 1000 replicates × 1000 points × 20 generations
     python -m benchmarks.kde_loop --replicates 100 --sklearn-replicates 20
@@ -63,7 +64,16 @@ def sklearn_loop(R, n, G, h, seed=0):
     return out
 
 
+def work(R, n, G):
+    """(FLOPs, bytes) of the loop, model counts (random-number generation not counted): per replicate and
+    generation, n centre picks (a gather: 8n bytes read, 8n index bytes), x + h·z (2n FLOPs, 8n bytes written) and
+    the variance (3n FLOPs, 8n bytes read)."""
+    return 5.0 * n * R * (G - 1), 32.0 * n * R * (G - 1)
+
+
 def main(argv=None):
+    from benchmarks.roofline import describe, load_text, measure_peaks, roofline
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--replicates", type=int, default=1000)
     p.add_argument("--points", type=int, default=1000)
@@ -73,6 +83,8 @@ def main(argv=None):
                    help="replicates timed for scikit-learn (scaled linearly to --replicates; default: all)")
     a = p.parse_args(argv)
     R, n, G, h = a.replicates, a.points, a.generations, a.h
+    peaks = measure_peaks()
+    print(describe(peaks))
     fam = KDE(d=1, T=n, bandwidth="fixed", h=h, holdout=0, score_l2=False, sw_samples=2, projections=1)
     cfg = LoopConfig(mode="replace", generations=G, replicates=R, seed=0)
     t0 = time.perf_counter()
@@ -97,8 +109,10 @@ def main(argv=None):
     except ImportError:
         skv = None
         print("scikit-learn not installed: its row is skipped (pip install scikit-learn)")
+    print(roofline("ours", ours, *work(R, n, G), peaks))
     for name, t in rows:
-        print(f"{name:<44s} {t:8.3f} s   ours is {t / ours:6.1f}× faster")
+        print(f"{name:<44s} {t:8.3f} s   ours is {t / ours:6.1f}× faster; {load_text()}")
+        print(roofline(name, t, *work(R, n, G), peaks))
     # same law on every side: the final variance's mean (theory: fixed_replace_trace) agrees across them
     from theory.kde import fixed_replace_trace
     theory = fixed_replace_trace(n, n, h, 1, 1.0, G)[-1]

@@ -124,7 +124,7 @@ class _Program:
         pool = pol.push(pool, synth, n, ctx)
         real = fam.sample_real(k_real, world) if pol.fresh_real else None
         segments = pol.training_set(k_select, pool, real, n)
-        params = fam.fit(world, segments)
+        params = _fit(fam, world, segments, params)
         metrics = dict(fam.score(k_score, world, params))
         metrics[TRAIN_SIZE] = _train_size(segments)
         metrics.update(_policy_metrics(pol, pool))
@@ -167,7 +167,7 @@ class _Program:
         size = _train_size(segments)
         # a selection that leaves too little to fit keeps the previous model (recorded as fit_skipped)
         skip = size < getattr(fam, "min_fit_size", 1)
-        new = fam.fit(world, segments)
+        new = _fit(fam, world, segments, old)
         params = jax.tree_util.tree_map(lambda a, b: jnp.where(skip, a, b), old, new)
         metrics = dict(fam.score(k_score, world, params))
         metrics[TRAIN_SIZE] = size
@@ -311,6 +311,14 @@ class Loop:
             if on_chunk is not None:
                 on_chunk(state)
         return state
+
+
+def _fit(fam, world, segments, previous):
+    """Model n from its training set; a family that defines ``fit_from`` also receives model n − 1 (e.g. a warm
+    start for an iterative fit such as the mixture family's EM)."""
+    if hasattr(fam, "fit_from"):
+        return fam.fit_from(world, segments, previous)
+    return fam.fit(world, segments)
 
 
 def _policy_metrics(policy, pool):

@@ -129,3 +129,57 @@ def test_gaussian_families_sharded_over_eight_devices_equal_one_device():
     assert proc.returncode == 0, proc.stderr[-2000:]
     diffs = json.loads(proc.stdout.strip().splitlines()[-1])
     assert all(v < 1e-10 for v in diffs.values()), diffs
+
+
+# -- warm starts and the fixed-length masked EM (issue 17) --------------------------------------------------------
+def _two_clusters(seed, d=1, n=300):
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(-2.5, 1.0, (n // 2, d)), rng.normal(2.0, 0.7, (n - n // 2, d))])
+    return jnp.asarray(x), jnp.ones(n)
+
+
+@pytest.mark.parametrize("d", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_masked_em_gives_the_while_loop_numbers_and_steps(d):
+    """The fixed-length masked iteration stops each replicate where the while loop does: same parameters, same
+    step counts, vmapped over replicates that converge at different steps."""
+    xs, ws = zip(*[_two_clusters(s, d) for s in range(4)], strict=True)
+    xs, ws = jnp.stack(xs), jnp.stack(ws)
+    init = jnp.stack([jnp.full((2, d), -1.0).at[1].set(1.0) * (1 + 0.3 * s) for s in range(4)])
+    runs = [jax.vmap(lambda x, w, m, masked=masked: em(x, w, m, 200, 1e-10, 1e-6, masked=masked))(xs, ws, init)
+            for masked in (False, True)]
+    for u, v in zip(*runs, strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+    assert len(set(np.asarray(runs[0][3]).tolist())) > 1  # the replicates did stop at different steps
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_em_log_likelihood_never_decreases_and_its_limit_is_a_fixed_point(d):
+    x, w = _two_clusters(7, d)
+    floor = 1e-6
+    params = (jnp.full(2, 0.5), jnp.full((2, d), -0.5).at[1].set(0.5), jnp.broadcast_to(jnp.eye(d), (2, d, d)))
+    step = jax.jit(lambda p: em(x, w, None, 1, 0.0, floor, start=p)[:3])
+    loglik = jax.jit(lambda p: jnp.mean(mixture_logpdf(x, _mixture(*p))))
+    lls = []
+    for _ in range(60):
+        lls.append(float(loglik(params)))
+        params = step(params)
+    assert np.all(np.diff(lls) >= -1e-12 * np.abs(lls[1:]))  # EM's monotonicity (Dempster, Laird, Rubin 1977)
+    again = step(params)  # one more step from the limit: nothing moves
+    for u, v in zip(params, again, strict=True):
+        np.testing.assert_allclose(np.asarray(v), np.asarray(u), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.slow  # two mixture loops (≈ 50 s on the loaded shared machine)
+def test_warm_start_keeps_generation_one_and_needs_fewer_steps_later():
+    """Generation 1 (k-means++) is the same under both starts; later generations start at the previous model,
+    which is near their data's MLE, so EM converges in fewer steps, to fits of the same quality."""
+    base = GaussianMixture(d=1, T=200, K=2, separation=4.0, holdout=500)
+    cfg = LoopConfig(mode="replace", generations=4, replicates=200, seed=2)
+    warm = run_loop(base, cfg)
+    seeded = run_loop(GaussianMixture(d=1, T=200, K=2, separation=4.0, holdout=500, em_start="seeded"), cfg)
+    for k in warm:
+        np.testing.assert_array_equal(warm[k][0], seeded[k][0])
+    assert warm["em_iters"][1:].mean() < 0.7 * seeded["em_iters"][1:].mean()
+    # same law of the fit quality at generation 2 (both are EM optima on the same kind of data): means within 4 SE
+    a, b = warm["l2"][1], seeded["l2"][1]
+    assert abs(a.mean() - b.mean()) < 4 * np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)

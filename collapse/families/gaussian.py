@@ -30,6 +30,7 @@ Floating point: samples are stored as x = μ̂ + Σ̂^½z, so once σ̂ falls be
 the sample variance loses float64 precision; the presets stay well above that.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
@@ -40,6 +41,7 @@ import numpy as np
 from scipy.stats import chi2 as scipy_chi2
 
 from collapse.errors import ConfigError, require
+from collapse.families import gaussian_stats as stats
 from collapse.families.points import GaussianData, flatten_segments
 from collapse.selectors import SelectionView
 from collapse.validate import check_fields
@@ -48,6 +50,9 @@ Estimator = Literal["unbiased", "mle"]
 ESTIMATORS = get_args(Estimator)
 Refit = Literal["mean-cov", "mean"]
 REFITS = get_args(Refit)
+Sampler = Literal["auto", "stats", "samples"]
+SAMPLERS = get_args(Sampler)
+STATS_MODES = ("replace", "accumulate", "mix", "fresh")  # the policies that weight every block uniformly
 
 
 class GaussianParams(NamedTuple):
@@ -62,7 +67,7 @@ class GaussianWorld(NamedTuple):
     cov: jax.Array  # [d, d]
     cov_sqrt: jax.Array  # [d, d], symmetric Σ^½
     logdet: jax.Array  # log det Σ
-    x_real: jax.Array  # [T, d], the real block generation 1 trains on
+    x_real: jax.Array | stats.GaussianStats  # the real block generation 1 trains on: [T, d], or its statistics
     schedule: jax.Array  # [S] int, M_n for generation n = 2.. (last entry repeats)
 
 
@@ -111,7 +116,12 @@ class Gaussian:
     d: dimension; T: real samples; M: synthetic samples per generation (default T); M_schedule: M_n per
     generation n ≥ 2 instead of M; mu: true mean (every coordinate); std, rho: true Σ = std²((1−ρ)I + ρ11ᵀ);
     cov: an explicit true Σ (rows), overriding std and rho; estimator: "unbiased" | "mle" (covariance
-    divisor); refit: "mean-cov" (fit μ and Σ) | "mean" (fit μ, keep Σ at the truth).
+    divisor); refit: "mean-cov" (fit μ and Σ) | "mean" (fit μ, keep Σ at the truth). sampler: "stats" draws
+    each block's sample mean (normal) and scatter (Wishart by Bartlett, χ² in 1-D) exactly in law, so a
+    generation costs the same whatever M (collapse/families/gaussian_stats.py); "samples" draws the samples;
+    "auto" (default) is resolved by :meth:`for_loop` — the engine calls it — to "stats" wherever that applies
+    (modes replace / accumulate / mix / fresh, no selector, no truncation). Called directly, without a loop,
+    "auto" behaves as "samples".
     """
 
     main_metric: ClassVar[str] = "w2"  # the metric figures and verdicts use
@@ -129,6 +139,7 @@ class Gaussian:
     name: str = "gaussian"
     temperature: float = 1.0  # sampling bias (docs/gaussian.md): draw from N(μ̂, τΣ̂)
     truncation: float = 1.0  # keep the central fraction q of N(μ̂, Σ̂) (Mahalanobis ball of mass q)
+    sampler: Sampler = "auto"
 
     def __post_init__(self):
         check_fields(self)
@@ -151,6 +162,37 @@ class Gaussian:
             value = getattr(self, knob)
             ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value) and value > 0
             require(ok and (knob == "temperature" or value <= 1), knob, value, f"a finite number {low}")
+        require(self.sampler in SAMPLERS, "sampler", self.sampler, f"one of {SAMPLERS}")
+        if self.sampler == "stats":
+            reason = self._stats_unavailable(None)
+            if reason:
+                raise ConfigError("sampler", self.sampler, reason)
+
+    # -- which sampler ---------------------------------------------------------------------
+    def _stats_unavailable(self, cfg, selector=None):
+        """Why the mean-and-scatter sampler cannot run this config (None if it can)."""
+        if self.truncation < 1:
+            return "'samples' with truncation < 1 (a truncated block's mean and scatter are not normal / Wishart)"
+        if selector is not None and selector.active:
+            return "'samples' with a selector (it keeps or drops individual samples)"
+        if cfg is not None and cfg.mode not in STATS_MODES:
+            return (f"'samples' in {cfg.mode} mode: only {', '.join(STATS_MODES)} weight every block uniformly "
+                    "(subsampling and editing keep or replace individual samples)")
+        return None
+
+    def for_loop(self, cfg, selector=None):
+        """This family with ``sampler`` resolved for a loop config and selector ("auto" -> "stats" where it
+        applies)."""
+        reason = self._stats_unavailable(cfg, selector)
+        if self.sampler == "stats" and reason:
+            raise ConfigError("sampler", self.sampler, reason)
+        if self.sampler == "auto":
+            return dataclasses.replace(self, sampler="samples" if reason else "stats")
+        return self
+
+    @property
+    def _stats(self) -> bool:
+        return self.sampler == "stats"
 
     # -- truth -----------------------------------------------------------------------------
     def truth(self):
@@ -195,21 +237,35 @@ class Gaussian:
         mu, cov = self.truth()
         mu, cov = jnp.asarray(mu), jnp.asarray(cov)
         root = symmetric_sqrt(cov)
-        x_real = mu + jax.random.normal(key, (self.T, self.d)) @ root
+        if self._stats:
+            x_real = self._real_stats(key, mu, root)
+        else:
+            x_real = mu + jax.random.normal(key, (self.T, self.d)) @ root
         schedule = jnp.asarray(self.M_schedule if self.M_schedule is not None else (self.synth_size,))
         return GaussianWorld(mu, cov, root, jnp.linalg.slogdet(cov)[1], x_real, schedule)
 
     def _real_block(self, x):
         return GaussianData(x, jnp.ones(x.shape[0], x.dtype), jnp.ones(x.shape[0], jnp.int32))
 
+    def _real_stats(self, key, mu, root):
+        return stats.draw_block(key, mu, root, self.T, self.T, 1, self.refit == "mean-cov")
+
     def initial_real(self, world: GaussianWorld) -> GaussianData:
-        return self._real_block(world.x_real)
+        return world.x_real if self._stats else self._real_block(world.x_real)
 
     def sample_real(self, key, world: GaussianWorld) -> GaussianData:
+        if self._stats:
+            return self._real_stats(key, world.mu, world.cov_sqrt)
         return self._real_block(world.mu + jax.random.normal(key, (self.T, self.d)) @ world.cov_sqrt)
 
     def generate(self, key, world: GaussianWorld, params: GaussianParams, size: int) -> GaussianData:
         n = params.generation + 1
+        if self._stats:  # N(μ̂, τΣ̂): mean and scatter of its M_n samples (truncation is excluded)
+            cov = self.temperature * params.cov
+            # any root R with RRᵀ = C gives x̄ and S their laws; Cholesky, because batched eigh is ~30× slower on CPU
+            root = jnp.sqrt(cov) if self.d == 1 else jnp.linalg.cholesky(cov)
+            count = size if self.M_schedule is None else jnp.sum(block_mask(world.schedule, False, n, size, cov.dtype))
+            return stats.draw_block(key, params.mean, root, count, size, n, self.refit == "mean-cov")
         z = self._biased_normal(key, size)
         root = jnp.sqrt(params.cov) if self.d == 1 else symmetric_sqrt(params.cov)
         x = params.mean + z @ root
@@ -237,17 +293,21 @@ class Gaussian:
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, world: GaussianWorld, segments) -> GaussianParams:
-        x, w, gen = flatten_segments(segments, self.d)
-        v1 = jnp.sum(w)
-        mean = w @ x / v1
+        if self._stats:
+            v1, v2, mean, scatter, count, gen = stats.pooled(segments, self.d)
+        else:
+            x, w, gen = flatten_segments(segments, self.d)
+            v1, v2, count = jnp.sum(w), jnp.sum(w**2), jnp.sum(w > 0)
+            mean = w @ x / v1
+            if self.refit == "mean-cov":
+                xc = x - mean
+                scatter = (xc * w[:, None]).T @ xc
         if self.refit == "mean":
             cov = world.cov
         else:
-            xc = x - mean
-            scatter = (xc * w[:, None]).T @ xc
-            divisor = v1 if self.estimator == "mle" else v1 - jnp.sum(w**2) / v1
+            divisor = v1 if self.estimator == "mle" else v1 - v2 / v1
             cov = scatter / divisor
-        return GaussianParams(mean, cov, gen, jnp.sum(w > 0))
+        return GaussianParams(mean, cov, gen, count)
 
     # -- selection (collapse/selectors.py) ---------------------------------------------------------
     selection_fields = ("error", "deviation")
@@ -297,9 +357,12 @@ class Gaussian:
             sd = jnp.sqrt(var)
             out.update(var=var, sd=sd, log_var=jnp.log(var), w2=mean_err + (sd - world.cov_sqrt[0, 0]) ** 2)
             return out
-        lam = jnp.linalg.eigvalsh(params.cov)
+        # trace and log det without an eigendecomposition (one batched eigh costs ~30 Cholesky factorizations on
+        # CPU); the Bures term needs the eigenvalues of Σ^½Σ̂Σ^½
+        trace = jnp.trace(params.cov)
+        logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(params.cov))))
         cross = jnp.linalg.eigvalsh(world.cov_sqrt @ params.cov @ world.cov_sqrt)
-        bures = jnp.sum(lam) + jnp.trace(world.cov) - 2 * jnp.sum(jnp.sqrt(jnp.clip(cross, 0.0)))
-        out.update(trace=jnp.sum(lam), logdet_ratio=jnp.sum(jnp.log(lam)) - world.logdet,
+        bures = trace + jnp.trace(world.cov) - 2 * jnp.sum(jnp.sqrt(jnp.clip(cross, 0.0)))
+        out.update(trace=trace, logdet_ratio=logdet - world.logdet,
                    w2=mean_err + jnp.clip(bures, 0.0))  # clip: rounding only, W₂² ≥ 0
         return out

@@ -16,7 +16,7 @@ mean log p̂ of a held-out real sample drawn once per replicate in ``setup``, ``
 """
 
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +30,8 @@ from collapse.families.points import GaussianData, flatten_segments
 from collapse.validate import check_fields
 
 LOG_2PI = float(np.log(2 * np.pi))
+EmStart = Literal["warm", "seeded"]
+EM_STARTS = get_args(EmStart)
 
 
 class MixtureParams(NamedTuple):
@@ -102,19 +104,53 @@ def kmeans_pp(key, x, w, K):
     return jnp.stack(centers)
 
 
-def em(x, w, init_means, iters: int, tol: float, floor: float):
+def iterate(step, init, iters: int, tol: float, masked: bool):
+    """Run ``step`` (params -> (next params, ℓ of the given params)) up to ``iters`` times, stopping a replicate once
+    ℓ changes by less than tol·(1 + |ℓ|) after at least 2 steps (tol = 0: always ``iters``). Returns (params, steps).
+
+    masked=False: a ``lax.while_loop`` (vmapped, it runs until the slowest replicate of the batch converges).
+    masked=True: a ``fori_loop`` of exactly ``iters`` steps whose updates stop, per replicate, once converged — the
+    same numbers and step counts, at a fixed cost (benchmarks/gmm_em.py measures which is faster)."""
+    def going(i, prev, ll):
+        return (i < 2) | (jnp.abs(ll - prev) > tol * (1 + jnp.abs(ll)))
+
+    dtype = jax.tree_util.tree_leaves(init)[0].dtype
+    start = (jnp.array(0), init, jnp.array(-jnp.inf, dtype), jnp.array(-jnp.inf, dtype))
+    if tol <= 0:  # a fixed iteration count (tol is static)
+        params = jax.lax.fori_loop(0, iters, lambda _, p: step(p)[0], init)
+        return params, jnp.array(iters)
+    if masked:
+        def body(_, state):
+            i, params, prev, ll = state
+            on = going(i, prev, ll)
+            new, new_ll = step(params)
+            params = jax.tree_util.tree_map(lambda a, b: jnp.where(on, a, b), new, params)
+            return i + on, params, jnp.where(on, ll, prev), jnp.where(on, new_ll, ll)
+
+        i, params, _, _ = jax.lax.fori_loop(0, iters, body, start)
+        return params, i
+
+    def body(state):
+        i, params, _, ll = state
+        params, new_ll = step(params)
+        return i + 1, params, ll, new_ll
+
+    i, params, _, _ = jax.lax.while_loop(lambda st: (st[0] < iters) & going(*st[:1], *st[2:]), body, start)
+    return params, i
+
+
+def em(x, w, init_means, iters: int, tol: float, floor: float, start=None, masked: bool = False):
     """Weighted EM for a full-covariance mixture. x [N, d], w [N] ≥ 0 (0 = absent), init_means [K, d].
 
-    Returns (weights [K], means [K, d], covs [K, d, d], iterations used). Starts from equal weights and the
-    data covariance for every component; stops after ``iters`` steps or when the weighted mean
-    log-likelihood ℓ changes by less than tol·(1 + |ℓ|) (tol = 0: always ``iters`` steps).
+    Returns (weights [K], means [K, d], covs [K, d, d], iterations used). Starts from ``start`` = (weights, means,
+    covs) when given (a warm start), else from equal weights, ``init_means`` and the data covariance for every
+    component; stops after ``iters`` steps or when the weighted mean log-likelihood ℓ changes by less than
+    tol·(1 + |ℓ|) (tol = 0: always ``iters`` steps; ``masked``: see :func:`iterate`).
     """
-    K, d = init_means.shape
+    K, d = init_means.shape if start is None else start[1].shape
     if d == 1:
-        return _em_1d(x[:, 0], w, init_means, iters, tol, floor)
+        return _em_1d(x[:, 0], w, init_means, iters, tol, floor, start, masked)
     wn = w / jnp.sum(w)
-    center = wn @ x
-    data_cov = ((x - center) * wn[:, None]).T @ (x - center) + floor * jnp.eye(d)
     eye = floor * jnp.eye(d)
 
     def step(params):
@@ -130,32 +166,21 @@ def em(x, w, init_means, iters: int, tol: float, floor: float):
         covs = jnp.einsum("nk,kni,knj->kij", r, diff, diff) / safe[:, None, None] + eye
         return (nk, means, covs), ll
 
-    def cond(state):
-        i, _, prev, ll = state
-        if tol <= 0:  # a fixed iteration count (tol is static)
-            return i < iters
-        return (i < iters) & ((i < 2) | (jnp.abs(ll - prev) > tol * (1 + jnp.abs(ll))))
-
-    def body(state):
-        i, params, _, ll = state
-        params, new_ll = step(params)
-        return i + 1, params, ll, new_ll
-
-    init = (jnp.full(K, 1.0 / K, x.dtype), init_means, jnp.broadcast_to(data_cov, (K, d, d)))
-    start = (jnp.array(0), init, jnp.array(-jnp.inf, x.dtype), jnp.array(-jnp.inf, x.dtype))
-    i, (pi, means, covs), _, _ = jax.lax.while_loop(cond, body, start)
+    if start is None:
+        center = wn @ x
+        data_cov = ((x - center) * wn[:, None]).T @ (x - center) + eye
+        start = (jnp.full(K, 1.0 / K, x.dtype), init_means, jnp.broadcast_to(data_cov, (K, d, d)))
+    (pi, means, covs), i = iterate(step, tuple(start), iters, tol, masked)
     return pi, means, covs, i
 
 
-def _em_1d(x, w, init_means, iters, tol, floor):
+def _em_1d(x, w, init_means, iters, tol, floor, start, masked):
     """:func:`em` for d = 1 with [K, N] arrays (the sample axis innermost, so it vectorizes), one exp per
     point and component, and the log-likelihood computed only when a tolerance needs it."""
-    K = init_means.shape[0]
     wn = w / jnp.sum(w)
-    center = wn @ x
-    data_var = wn @ (x - center) ** 2 + floor
 
-    def step(pi, means, var):
+    def step(params):
+        pi, means, var = params
         logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
         logp = logc[:, None] - 0.5 * (x[None] - means[:, None]) ** 2 / var[:, None]  # [K, N]
         top = jnp.max(logp, axis=0)
@@ -169,20 +194,13 @@ def _em_1d(x, w, init_means, iters, tol, floor):
         ll = jnp.sum(wn * (top + jnp.log(total))) if tol > 0 else jnp.zeros((), x.dtype)
         return (nk, means, var), ll
 
-    def cond(state):
-        i, _, prev, ll = state
-        if tol <= 0:
-            return i < iters
-        return (i < iters) & ((i < 2) | (jnp.abs(ll - prev) > tol * (1 + jnp.abs(ll))))
-
-    def body(state):
-        i, params, _, ll = state
-        params, new_ll = step(*params)
-        return i + 1, params, ll, new_ll
-
-    init = (jnp.full(K, 1.0 / K, x.dtype), init_means[:, 0], jnp.full(K, data_var))
-    start = (jnp.array(0), init, jnp.array(-jnp.inf, x.dtype), jnp.array(-jnp.inf, x.dtype))
-    i, (pi, means, var), _, _ = jax.lax.while_loop(cond, body, start)
+    if start is None:
+        K = init_means.shape[0]
+        center = wn @ x
+        init = (jnp.full(K, 1.0 / K, x.dtype), init_means[:, 0], jnp.full(K, wn @ (x - center) ** 2 + floor))
+    else:
+        init = (start[0], start[1][:, 0], start[2][:, 0, 0])
+    (pi, means, var), i = iterate(step, init, iters, tol, masked)
     return pi, means[:, None], var[:, None, None], i
 
 
@@ -194,6 +212,9 @@ class GaussianMixture(RealSynthSizes):
     truth and of the fit); separation: distance between neighbouring true means; std: true component std;
     em_iters: EM iteration budget; em_tol: relative log-likelihood tolerance (0 = run every iteration);
     cov_floor: added to every fitted covariance's diagonal; holdout: held-out real samples per replicate.
+    em_start: "warm" (default) starts generation n ≥ 2's EM at model n − 1's parameters (the engine passes them to
+    :meth:`fit_from`); "seeded" starts every generation afresh from k-means++ seeds and the data covariance.
+    Generation 1 is always seeded.
     """
 
     main_metric: ClassVar[str] = "l2"  # the metric figures and verdicts use
@@ -208,6 +229,7 @@ class GaussianMixture(RealSynthSizes):
     em_tol: float = 1e-8
     cov_floor: float = 1e-6
     holdout: int = 1000
+    em_start: EmStart = "warm"
     name: str = "gmm"
 
     def __post_init__(self):
@@ -224,6 +246,7 @@ class GaussianMixture(RealSynthSizes):
         require(self.em_tol >= 0, "em_tol", self.em_tol, ">= 0")
         require(self.cov_floor > 0, "cov_floor", self.cov_floor, "> 0 (it keeps every covariance nonsingular)")
         require(isinstance(self.holdout, int) and self.holdout >= 1, "holdout", self.holdout, "an integer >= 1")
+        require(self.em_start in EM_STARTS, "em_start", self.em_start, f"one of {EM_STARTS}")
 
     def truth(self) -> MixtureParams:
         K, d = self.K, self.d
@@ -266,6 +289,17 @@ class GaussianMixture(RealSynthSizes):
         x, w, gen = flatten_segments(segments, self.d)
         seeds = kmeans_pp(jax.random.fold_in(world.key, gen), x, w, self.K)
         pi, means, covs, iters = em(x, w, seeds, self.em_iters, self.em_tol, self.cov_floor)
+        return MixtureParams(pi, means, covs, gen, jnp.sum(w > 0), iters)
+
+    def fit_from(self, world: MixtureWorld, segments, previous: MixtureParams) -> MixtureParams:
+        """Fit generation n ≥ 2 given model n − 1 (the engine calls this when a family defines it): with
+        em_start="warm", EM starts at model n − 1's parameters — its samples' MLE is close to them, so EM needs
+        few steps — and a component whose weight died stays dead, as in continued training; else :meth:`fit`."""
+        if self.em_start != "warm":
+            return self.fit(world, segments)
+        x, w, gen = flatten_segments(segments, self.d)
+        start = (previous.weights, previous.means, previous.covs)
+        pi, means, covs, iters = em(x, w, None, self.em_iters, self.em_tol, self.cov_floor, start=start)
         return MixtureParams(pi, means, covs, gen, jnp.sum(w > 0), iters)
 
     # -- scoring ---------------------------------------------------------------------------

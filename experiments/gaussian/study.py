@@ -32,6 +32,8 @@ STUDIES = [
             "temperature": "sampling temperature τ > 0: each generation samples N(μ̂, τΣ̂) (1 = unbiased sampling)",
             "truncation": "keep the central fraction q in (0, 1] of each fitted law (the Mahalanobis ball of mass q; "
                           "1 = off)",
+            "sampler": "stats: exact-in-law sample mean and scatter (normal and Wishart), cost independent of M; "
+                       "samples: draw the data; auto: stats where it applies (docs/gaussian.md)",
         },
     ),
     Study(
@@ -47,6 +49,8 @@ STUDIES = [
             "K": "mixture components (truth and fit)",
             "separation": "distance between neighbouring true component means",
             "std": "true standard deviation σ of each component",
+            "em_start": "warm: each generation's EM starts at the previous model (generation 1 from k-means++); "
+                        "seeded: every generation from k-means++ seeds and the data covariance",
             "em_iters": "EM iteration budget per fit",
             "em_tol": "EM stops when the mean log-likelihood changes by less than em_tol·(1 + |ℓ|)",
             "cov_floor": "added to the diagonal of every fitted covariance",
