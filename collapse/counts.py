@@ -55,9 +55,30 @@ def sampling_map(p, temperature=1.0, top_k=None, top_p=1.0):
 
 
 def multinomial_counts(key, p, m: int):
-    """Counts [V] (float) of m i.i.d. draws from p [V]: exact (inverse CDF of m uniforms, then a scatter-add)."""
-    edges = jnp.cumsum(p).at[-1].set(jnp.inf)  # rounding: every uniform lands in some symbol
-    symbol = jnp.searchsorted(edges, jax.random.uniform(key, (m,), dtype=p.dtype), side="right")
+    """Counts [V] (float) of m i.i.d. draws from p [V]: exact (inverse CDF of m uniforms, then a scatter-add).
+
+    The inverse CDF s(u) = #{v: e_v <= u} (e = cumsum(p), last edge +inf so rounding never drops a uniform) is
+    found with a guide table (Chen & Asau 1974): K = 2^k >= V equal buckets of [0, 1), and for each bucket
+    boundary j/K the symbol s(j/K), built in O(V + K) by counting the edges at or below each boundary. A uniform
+    in bucket b = floor(uK) has s(u) in [s(b/K), s((b+1)/K)], and a binary search finishes inside that bracket —
+    a few steps instead of log2 V. K is a power of two, so e·K and u·K are exact in floating point and the
+    bracket is exact: the draws equal ``searchsorted(e, u, side='right')`` bit for bit."""
+    V = p.shape[0]
+    K = 1 << max(1, (V - 1).bit_length())
+    edges = jnp.cumsum(p).at[-1].set(jnp.inf)
+    first_boundary = jnp.clip(jnp.ceil(edges * K), 0, K + 1).astype(jnp.int32)  # smallest j with e_v <= j/K
+    guide = jnp.cumsum(jnp.zeros(K + 2, jnp.int32).at[first_boundary].add(1))[: K + 1]  # s(j/K), j = 0..K
+    u = jax.random.uniform(key, (m,), dtype=p.dtype)
+    b = jnp.floor(u * K).astype(jnp.int32)
+    lo, hi = guide[b], jnp.minimum(guide[b + 1], V - 1)
+
+    def halve(bracket):
+        lo, hi = bracket
+        mid = (lo + hi) // 2
+        right = edges[mid] <= u
+        return jnp.where(right, mid + 1, lo), jnp.where(right, hi, mid)
+
+    symbol, _ = jax.lax.while_loop(lambda br: jnp.any(br[0] < br[1]), halve, (lo, hi))
     return jnp.zeros(p.shape, p.dtype).at[symbol].add(1.0)
 
 
