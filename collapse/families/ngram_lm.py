@@ -104,6 +104,11 @@ def token_probs(params: NgramParams, tokens):
     return jnp.take_along_axis(rows, tokens[..., None].astype(jnp.int32), axis=-1)[..., 0]
 
 
+def smoothed_nll(params: NgramParams, tokens, smoothing: float):
+    """Mean −log p̃ per token of int windows [N, L], p̃ = (1 − ε)·p + ε/256 (the stated held-out smoothing)."""
+    return -jnp.mean(jnp.log((1 - smoothing) * token_probs(params, tokens) + smoothing / BYTES))
+
+
 def sample_windows(params: NgramParams, key, count: int, length: int):
     """``count`` windows of ``length`` bytes drawn from the backed-off MLE, each from BOS:
     (int32 [count, length], share of tokens drawn from a backed-off context)."""
@@ -182,7 +187,7 @@ class NgramLM(RealSynthSizes):
     def score(self, key, world: LMWorld, params: NgramParams) -> dict:
         _, held, rare, ref_recall = _human(self.corpus, self.context, self.holdout, self.diag_samples)
         p = token_probs(params, jnp.asarray(held))
-        nll = -jnp.mean(jnp.log((1 - self.smoothing) * p + self.smoothing / BYTES))
+        nll = smoothed_nll(params, jnp.asarray(held), self.smoothing)
         sample, backoff = sample_windows(params, key, self.diag_samples, self.context)
         top = params.tables[-1]
         out = {"heldout_ppl": jnp.exp(nll), "heldout_nll": nll,
