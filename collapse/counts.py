@@ -57,20 +57,30 @@ def sampling_map(p, temperature=1.0, top_k=None, top_p=1.0):
 def multinomial_counts(key, p, m: int):
     """Counts [V] (float) of m i.i.d. draws from p [V]: exact (inverse CDF of m uniforms, then a scatter-add).
 
-    The inverse CDF s(u) = #{v: e_v <= u} (e = cumsum(p), last edge +inf so rounding never drops a uniform) is
-    found with a guide table (Chen & Asau 1974): K = 2^k >= V equal buckets of [0, 1), and for each bucket
-    boundary j/K the symbol s(j/K), built in O(V + K) by counting the edges at or below each boundary. A uniform
-    in bucket b = floor(uK) has s(u) in [s(b/K), s((b+1)/K)], and a binary search finishes inside that bracket —
-    a few steps instead of log2 V. K is a power of two, so e·K and u·K are exact in floating point and the
-    bracket is exact: the draws equal ``searchsorted(e, u, side='right')`` bit for bit."""
+    The draw for a uniform u is the first symbol v with p_v > 0 and e_v > u, where e = cumsum(p) (the last
+    positive symbol's edge set to +inf, so rounding in the cumsum never drops a uniform). The search runs over
+    the positive symbols only (a fitted p̂ that has lost most of its support has long runs of equal edges) and
+    starts from a guide table (Chen & Asau 1974): K = 2^k >= 4V equal buckets of [0, 1), and for each boundary
+    j/K the number of edges at or below it, built in O(V + K) by counting. A uniform in bucket b = floor(uK)
+    has its answer between the guide's entries for b and b + 1; ``_LINEAR`` fused comparisons settle almost every
+    uniform, and a binary search finishes the rest (none, when no bucket holds more than that many edges). K is
+    a power of two, so e·K and u·K are exact in floating point and the bracket is exact."""
     V = p.shape[0]
-    K = 1 << max(1, (V - 1).bit_length())
-    edges = jnp.cumsum(p).at[-1].set(jnp.inf)
-    first_boundary = jnp.clip(jnp.ceil(edges * K), 0, K + 1).astype(jnp.int32)  # smallest j with e_v <= j/K
-    guide = jnp.cumsum(jnp.zeros(K + 2, jnp.int32).at[first_boundary].add(1))[: K + 1]  # s(j/K), j = 0..K
+    K = 4 << max(1, (V - 1).bit_length())  # ~4 buckets per symbol: few brackets hold more than _LINEAR edges
+    positive = p > 0
+    rank = jnp.cumsum(positive, dtype=jnp.int32) - 1
+    symbols = jnp.zeros(V, jnp.int32).at[jnp.where(positive, rank, V)].set(jnp.arange(V, dtype=jnp.int32),
+                                                                          mode="drop")
+    n_pos = rank[-1] + 1
+    edges = jnp.where(jnp.arange(V) >= n_pos - 1, jnp.inf, jnp.cumsum(p)[symbols])  # positive symbols' edges
+    first_boundary = jnp.clip(jnp.ceil(edges * K), 0, K + 1).astype(jnp.int32)  # smallest j with e <= j/K
+    guide = jnp.cumsum(jnp.zeros(K + 2, jnp.int32).at[first_boundary].add(1))[: K + 1]
     u = jax.random.uniform(key, (m,), dtype=p.dtype)
     b = jnp.floor(u * K).astype(jnp.int32)
-    lo, hi = guide[b], jnp.minimum(guide[b + 1], V - 1)
+    lo, hi = guide[b], jnp.minimum(guide[b + 1], n_pos - 1)
+    below = sum(((lo + j < hi) & (edges[jnp.minimum(lo + j, V - 1)] <= u)).astype(jnp.int32) for j in range(_LINEAR))
+    settled = (below < _LINEAR) | (lo + below >= hi)
+    lo, hi = lo + below, jnp.where(settled, lo + below, hi)
 
     def halve(bracket):
         lo, hi = bracket
@@ -78,8 +88,11 @@ def multinomial_counts(key, p, m: int):
         right = edges[mid] <= u
         return jnp.where(right, mid + 1, lo), jnp.where(right, hi, mid)
 
-    symbol, _ = jax.lax.while_loop(lambda br: jnp.any(br[0] < br[1]), halve, (lo, hi))
-    return jnp.zeros(p.shape, p.dtype).at[symbol].add(1.0)
+    rank_drawn, _ = jax.lax.while_loop(lambda br: jnp.any(br[0] < br[1]), halve, (lo, hi))
+    return jnp.zeros(p.shape, p.dtype).at[symbols[rank_drawn]].add(1.0)
+
+
+_LINEAR = 4  # fused comparisons before the binary search (a guide bucket rarely holds more positive symbols)
 
 
 def _expanded_counts(counts, w):
