@@ -55,10 +55,55 @@ def sampling_map(p, temperature=1.0, top_k=None, top_p=1.0):
 
 
 def multinomial_counts(key, p, m: int):
-    """Counts [V] (float) of m i.i.d. draws from p [V]: exact (inverse CDF of m uniforms, then a scatter-add)."""
-    edges = jnp.cumsum(p).at[-1].set(jnp.inf)  # rounding: every uniform lands in some symbol
-    symbol = jnp.searchsorted(edges, jax.random.uniform(key, (m,), dtype=p.dtype), side="right")
-    return jnp.zeros(p.shape, p.dtype).at[symbol].add(1.0)
+    """Counts [V] (float) of m i.i.d. draws from p [V]: exact (inverse CDF of m uniforms, then a scatter-add).
+
+    The draw for a uniform u is the first symbol v with p_v > 0 and e_v > u, where e = cumsum(p) (the last
+    positive symbol's edge set to +inf, so rounding in the cumsum never drops a uniform). The search runs over
+    the positive symbols only (a fitted p̂ that has lost most of its support has long runs of equal edges) and
+    starts from a guide table (Chen & Asau 1974): K = 2^k >= V equal buckets of [0, 1), and for each boundary
+    j/K the number of edges at or below it, built in O(V + K) by counting. A uniform in bucket b = floor(uK)
+    has its answer between the guide's entries for b and b + 1; ``_LINEAR`` fused comparisons settle almost every
+    uniform, and a binary search finishes the rest (none, when no bucket holds more than that many edges). K is
+    a power of two, so e·K and u·K are exact in floating point and the bracket is exact."""
+    V = p.shape[0]
+    K = 1 << max(1, (V - 1).bit_length())
+    positive = p > 0
+    rank = jnp.cumsum(positive, dtype=jnp.int32) - 1
+    symbols = jnp.zeros(V, jnp.int32).at[jnp.where(positive, rank, V)].set(jnp.arange(V, dtype=jnp.int32),
+                                                                          mode="drop")
+    n_pos = rank[-1] + 1
+    edges = jnp.where(jnp.arange(V) >= n_pos - 1, jnp.inf, jnp.cumsum(p)[symbols])  # positive symbols' edges
+    first_boundary = jnp.clip(jnp.ceil(edges * K), 0, K + 1).astype(jnp.int32)  # smallest j with e <= j/K
+    exact = jnp.float32 if V < 2**24 else jnp.float64  # counts of at most V edges
+    guide = _prefix_sums(jnp.zeros(K + 2, exact).at[first_boundary].add(1.0))[: K + 1].astype(jnp.int32)
+    u = jax.random.uniform(key, (m,), dtype=p.dtype)
+    b = jnp.floor(u * K).astype(jnp.int32)
+    lo, hi = guide[b], jnp.minimum(guide[b + 1], n_pos - 1)
+    below = sum(((lo + j < hi) & (edges[jnp.minimum(lo + j, V - 1)] <= u)).astype(jnp.int32) for j in range(_LINEAR))
+    settled = (below < _LINEAR) | (lo + below >= hi)
+    lo, hi = lo + below, jnp.where(settled, lo + below, hi)
+
+    def halve(bracket):
+        lo, hi = bracket
+        mid = (lo + hi) // 2
+        right = edges[mid] <= u
+        return jnp.where(right, mid + 1, lo), jnp.where(right, hi, mid)
+
+    rank_drawn, _ = jax.lax.while_loop(lambda br: jnp.any(br[0] < br[1]), halve, (lo, hi))
+    return jnp.zeros(p.shape, p.dtype).at[symbols[rank_drawn]].add(1.0)
+
+
+_LINEAR = 8  # fused comparisons before the binary search (a guide bucket rarely holds more positive symbols)
+
+
+def _prefix_sums(x):
+    """cumsum of a 1-D array in two levels (rows of ≈ √n, then the row totals): XLA's CPU cumsum is
+    superlinear (≈ 1 ms at n = 65,536, 0.06 ms at 10⁴). Exact for the guide: counts of at most V edges."""
+    n = x.shape[0]
+    width = 1 << ((n.bit_length() + 1) // 2)
+    rows = jnp.pad(x, (0, -n % width)).reshape(-1, width)
+    inner = jnp.cumsum(rows, axis=1)
+    return (inner + (jnp.cumsum(inner[:, -1]) - inner[:, -1])[:, None]).reshape(-1)[:n]
 
 
 def _expanded_counts(counts, w):
