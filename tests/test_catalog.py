@@ -104,9 +104,15 @@ SMOKE = {
                     "variants": ("edit p>=0.99",)},
     "eigen": {"n_real": 8, "pool_sizes": (4,), "steps": 2, "student_steps": 2, "verifier_steps": 2, "batch": 2,
               "test_size": 2, "decode_batch": 2, "rules": ("top",)},
+    "lm-vs-ngram": {"T": 4, "steps": 2, "batch": 2, "warmup": 1, "holdout": 2, "generations": 2, "diag_samples": 2,
+                    "order": 2, "modes": ("replace",)},
     "summarize": {"n_real": 8, "pool_sizes": (4,), "steps": 2, "external_steps": 2, "external_real": 8, "batch": 2,
                   "test_size": 2, "decode_batch": 2, "selectors": ("external",)},
 }
+# trains two model kinds through whole loops even at smoke size (≈ 25 s idle): a slow test, like the GPU ones
+SLOW_SMOKE = {"lm-vs-ngram"}
+
+
 def _seed_presets():
     """One preset per per-seed study in the default run (its code path is the study's); the others, GPU-scale
     architectures included, are slow tests (minutes of compiling on 2 CPU cores)."""
@@ -114,7 +120,7 @@ def _seed_presets():
     for p in PRESETS:
         if catalog.study(p.study).runner != "seeds":
             continue
-        first = p.study not in seen and "gpu" not in p.name
+        first = p.study not in seen and "gpu" not in p.name and p.study not in SLOW_SMOKE
         if first:
             seen.add(p.study)
         yield pytest.param(p, id=p.name, marks=() if first else pytest.mark.slow)
