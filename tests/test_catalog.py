@@ -25,9 +25,11 @@ from theory.check import check
 
 STUDIES = list(catalog.studies().values())
 PRESETS = list(catalog.presets().values())
-# Presets whose theory alone takes minutes (exact finite-N sums at N = 20,000; the θ-chain): their resolve and
-# report checks are slow tests.
-HEAVY_THEORY = {"verify-vs-n", "verify-vs-p", "verify-iterated"}
+# Presets whose theory or figure alone takes minutes on 2 cores (exact finite-N sums at N = 20,000; the θ-chain;
+# toedit's exact recursions; kde-moons' snapshots; the GPU-scale LM reports, whose CPU twins stay in the default
+# run): their resolve and report checks are slow tests.
+HEAVY_THEORY = {"verify-vs-n", "verify-vs-p", "verify-iterated", "toedit-linear", "kde-moons", "lm-modes-gpu",
+                "toedit-iterate-gpu"}
 
 
 def _presets(keep=lambda p: True):

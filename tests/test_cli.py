@@ -133,15 +133,34 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("argv,message", BAD)
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path):
-    out = ["--out", str(tmp_path / "run")] if "--out" not in argv else []
-    proc = subprocess.run([sys.executable, "-m", "experiments.gen_loop", *argv, *out, "--quiet"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"gen_loop: error: {proc.stderr.split('error: ', 1)[1].strip()}"]
-    assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stdout == ""
+def _cli(argv, capsys) -> tuple[int, str, str]:
+    """gen_loop in this process (exit status, stdout, stderr); argparse's own errors exit through SystemExit."""
+    try:
+        code = gen_loop.main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# Two cases go through the script itself (a fresh interpreter: no traceback anywhere on the way out, one for a
+# ConfigError and one for an argparse error); the rest run in-process — the same main, without a JAX import each.
+SCRIPT_CASES = {0, 3}
+
+
+@pytest.mark.parametrize("case", range(len(BAD)))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, capsys):
+    argv, message = BAD[case]
+    argv = [*argv, *(["--out", str(tmp_path / "run")] if "--out" not in argv else []), "--quiet"]
+    if case in SCRIPT_CASES:
+        proc = subprocess.run([sys.executable, "-m", "experiments.gen_loop", *argv], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+        code, out, err = proc.returncode, proc.stdout, proc.stderr
+    else:
+        code, out, err = _cli(argv, capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [f"gen_loop: error: {err.split('error: ', 1)[1].strip()}"]
+    assert message in err and "Traceback" not in err and out == ""
     assert not (tmp_path / "run").exists()
 
 
