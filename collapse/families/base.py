@@ -5,7 +5,10 @@ and scans them over generations. Data are pytrees whose leaves share a leading s
 *block*); a policy may stack blocks along extra leading axes.
 """
 
+import dataclasses
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
+
+from collapse.errors import ConfigError
 
 Array = Any
 Data = Any  # pytree of arrays with leading sample axis
@@ -96,3 +99,24 @@ class RealSynthSizes:
     @property
     def synth_size(self) -> int:
         return self.T if self.M is None else self.M
+
+
+class ExactInLawSampler:
+    """The ``sampler`` switch of a family with an exact-in-law fast path ("auto" | "stats" | "samples").
+
+    The family defines ``_stats_unavailable(cfg, selector) -> str | None`` (why sufficient statistics cannot
+    stand in for the samples under that loop, or None); the engine calls :meth:`for_loop` to resolve "auto"."""
+
+    def for_loop(self, cfg, selector=None):
+        """This family with ``sampler`` resolved for a loop config and selector ("auto" -> "stats" where it
+        applies); forcing "stats" where it does not apply is a ConfigError naming the reason."""
+        reason = self._stats_unavailable(cfg, selector)
+        if self.sampler == "stats" and reason:
+            raise ConfigError("sampler", self.sampler, reason)
+        if self.sampler == "auto":
+            return dataclasses.replace(self, sampler="samples" if reason else "stats")
+        return self
+
+    @property
+    def _stats(self) -> bool:
+        return self.sampler == "stats"

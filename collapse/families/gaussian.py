@@ -30,7 +30,6 @@ Floating point: samples are stored as x = μ̂ + Σ̂^½z, so once σ̂ falls be
 the sample variance loses float64 precision; the presets stay well above that.
 """
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
@@ -42,6 +41,7 @@ from scipy.stats import chi2 as scipy_chi2
 
 from collapse.errors import ConfigError, require
 from collapse.families import gaussian_stats as stats
+from collapse.families.base import ExactInLawSampler
 from collapse.families.points import GaussianData, flatten_segments
 from collapse.selectors import SelectionView
 from collapse.validate import check_fields
@@ -110,7 +110,7 @@ def block_mask(schedule, fixed: bool, generation, size, dtype):
 
 
 @dataclass(frozen=True)
-class Gaussian:
+class Gaussian(ExactInLawSampler):
     """Model family: refit a Gaussian each generation (see the module docstring).
 
     d: dimension; T: real samples; M: synthetic samples per generation (default T); M_schedule: M_n per
@@ -180,19 +180,6 @@ class Gaussian:
                     "(subsampling and editing keep or replace individual samples)")
         return None
 
-    def for_loop(self, cfg, selector=None):
-        """This family with ``sampler`` resolved for a loop config and selector ("auto" -> "stats" where it
-        applies)."""
-        reason = self._stats_unavailable(cfg, selector)
-        if self.sampler == "stats" and reason:
-            raise ConfigError("sampler", self.sampler, reason)
-        if self.sampler == "auto":
-            return dataclasses.replace(self, sampler="samples" if reason else "stats")
-        return self
-
-    @property
-    def _stats(self) -> bool:
-        return self.sampler == "stats"
 
     # -- truth -----------------------------------------------------------------------------
     def truth(self):

@@ -11,7 +11,6 @@ are produced at the same X when M = T (the setting of the published formulas), o
 drawn once when M ≠ T. Fresh design: every block draws new inputs.
 """
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
@@ -20,7 +19,7 @@ import jax.numpy as jnp
 
 from collapse.errors import ConfigError, require
 from collapse.families import linear_stats as stats
-from collapse.families.base import RealSynthSizes, Segment
+from collapse.families.base import ExactInLawSampler, RealSynthSizes, Segment
 from collapse.linalg import LeastSquaresFactor, least_squares_factor, weighted_least_squares
 from collapse.selectors import SelectionView
 from collapse.spectra import COVARIANCES, Covariance, covariance_spectrum  # noqa: F401 (re-exported)
@@ -49,7 +48,7 @@ class LinearWorld(NamedTuple):
 
 
 @dataclass(frozen=True)
-class LinearRegression(RealSynthSizes):
+class LinearRegression(ExactInLawSampler, RealSynthSizes):
     """Model family: linear regression with OLS or ridge (see module docstring for the model).
 
     d: dimension; T: real samples per block; M: synthetic samples per generation (default T);
@@ -124,19 +123,6 @@ class LinearRegression(RealSynthSizes):
             return f"'samples' when a synthetic block has fewer than d rows ({synth} < d={self.d}): XᵀX is singular"
         return None
 
-    def for_loop(self, cfg, selector=None):
-        """This family with ``sampler`` resolved for a loop config and selector ("auto" -> "stats" where it
-        applies)."""
-        reason = self._stats_unavailable(cfg, selector)
-        if self.sampler == "stats" and reason:
-            raise ConfigError("sampler", self.sampler, reason)
-        if self.sampler == "auto":
-            return dataclasses.replace(self, sampler="samples" if reason else "stats")
-        return self
-
-    @property
-    def _stats(self) -> bool:
-        return self.sampler == "stats"
 
     @property
     def noise_synth(self) -> float:

@@ -35,10 +35,10 @@ import jax.numpy as jnp
 
 from collapse.errors import require
 from collapse.families.base import RealSynthSizes, Segment
-from collapse.families.transformer import LMWorld, _human
 from collapse.lm.corpus import DEFAULT_CORPUS
 from collapse.lm.ngrams import text_stats
 from collapse.lm.tokenizer import BOS, VOCAB_SIZE
+from collapse.lm.windows import CorpusWindows, LMWorld
 from collapse.validate import check_fields
 
 MAX_ORDER = 3
@@ -127,7 +127,7 @@ def sample_windows(params: NgramParams, key, count: int, length: int):
 
 
 @dataclass(frozen=True)
-class NgramLM(RealSynthSizes):
+class NgramLM(CorpusWindows, RealSynthSizes):
     """Model family: a byte n-gram model refitted each generation (see the module docstring).
 
     order: n (context = the last n − 1 bytes, 1..3); T, M: windows per real / synthetic block; smoothing: ε of the
@@ -157,23 +157,7 @@ class NgramLM(RealSynthSizes):
         require(self.M is None or (isinstance(self.M, int) and self.M >= 1), "M", self.M, "an integer >= 1")
         require(0 < self.smoothing < 1, "smoothing", self.smoothing, "in (0, 1)")
         require(0 < self.tail_threshold < 1, "tail_threshold", self.tail_threshold, "in (0, 1)")
-        _human(self.corpus, self.context, self.holdout, self.diag_samples)  # corpus errors surface here
-
-    # -- data (the transformer family's windows) -------------------------------------------
-    def _random_windows(self, key, count):
-        stream = jnp.asarray(_human(self.corpus, self.context, self.holdout, self.diag_samples)[0])
-        starts = jax.random.randint(key, (count,), 0, stream.shape[0] - self.context + 1, dtype=jnp.int32)
-        return stream[starts[:, None] + jnp.arange(self.context, dtype=jnp.int32)].astype(jnp.float32)
-
-    def setup(self, key, synth_size: int) -> LMWorld:
-        k_fit, k_real = jax.random.split(key)
-        return LMWorld(k_fit, self._random_windows(k_real, self.T))
-
-    def sample_real(self, key, world: LMWorld):
-        return self._random_windows(key, self.T)
-
-    def initial_real(self, world: LMWorld):
-        return world.real
+        self._human()  # corpus errors surface here
 
     # -- model -----------------------------------------------------------------------------
     def fit(self, world: LMWorld, segments: tuple[Segment, ...]) -> NgramParams:
@@ -185,7 +169,7 @@ class NgramLM(RealSynthSizes):
         return sample_windows(params, key, size, self.context)[0].astype(jnp.float32)
 
     def score(self, key, world: LMWorld, params: NgramParams) -> dict:
-        _, held, rare, ref_recall = _human(self.corpus, self.context, self.holdout, self.diag_samples)
+        _, held, rare, ref_recall = self._human()
         p = token_probs(params, jnp.asarray(held))
         nll = smoothed_nll(params, jnp.asarray(held), self.smoothing)
         sample, backoff = sample_windows(params, key, self.diag_samples, self.context)

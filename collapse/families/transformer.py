@@ -19,34 +19,28 @@ human windows, a reference), and ``tokprob_bin0..9``: the 10-bin histogram of th
 held-out human token.
 """
 
-import functools
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from collapse.errors import require
 from collapse.families.base import RealSynthSizes, Segment
 from collapse.lm import model as lm
 from collapse.lm.config import ByteLMConfig
-from collapse.lm.corpus import DEFAULT_CORPUS, load_corpus, windows
+from collapse.lm.corpus import DEFAULT_CORPUS
 from collapse.lm.edit import EditRule, edit_from_logprobs, fit_bigram, ngram_logprobs, transformer_logprobs
-from collapse.lm.ngrams import bigram_counts, text_stats
+from collapse.lm.ngrams import text_stats
 from collapse.lm.sampling import check_sampling, sample
 from collapse.lm.scoring import probability_histogram
 from collapse.lm.tokenizer import VOCAB_SIZE
 from collapse.lm.train import train
+from collapse.lm.windows import CorpusWindows, LMWorld
 from collapse.validate import check_fields
 
 Prior = Literal["model", "bigram"]
 PRIORS = get_args(Prior)  # editing prior: model n − 1 (iterated ToEdit) or a byte bigram of the block
-
-
-class LMWorld(NamedTuple):
-    key: jax.Array  # the replicate's training key
-    real: jax.Array  # float32 [T, L] human windows generation 1 trains on
 
 
 class LMParams(NamedTuple):
@@ -54,24 +48,8 @@ class LMParams(NamedTuple):
     train_loss: jax.Array
 
 
-@functools.lru_cache(maxsize=8)
-def _human(corpus: str, context: int, holdout: int, diag_samples: int):
-    """Train stream, held-out windows, rare-bigram mask and the human tail-recall reference (host arrays)."""
-    c = load_corpus(corpus)
-    train_tokens = c.split("train").tokens()
-    val = c.split("validation").tokens()
-    require(len(train_tokens) >= 2 * context, "context", context,
-            f"at most half the train split's length ({len(train_tokens)} tokens of corpus {corpus!r})")
-    held = windows(val, context, holdout, source=f"validation split of corpus {corpus!r}")
-    counts = np.asarray(bigram_counts(train_tokens[None, :]))
-    rare = (counts >= 1) & (counts <= 2)
-    ref = windows(val, context, min(diag_samples, len(val) // context), source="validation split")
-    ref_recall = float(np.sum((np.asarray(bigram_counts(ref)) > 0) & rare) / max(rare.sum(), 1))
-    return train_tokens, held, rare, ref_recall
-
-
 @dataclass(frozen=True)
-class TransformerLM(ByteLMConfig, RealSynthSizes):
+class TransformerLM(CorpusWindows, ByteLMConfig, RealSynthSizes):
     """Model family: a decoder-only byte-level transformer (see module docstring).
 
     T: human windows per block; M: synthetic windows per generation (default T).
@@ -110,7 +88,7 @@ class TransformerLM(ByteLMConfig, RealSynthSizes):
         check_sampling(self.temperature, self.top_k, self.top_p, VOCAB_SIZE)
         require(self.prior in PRIORS, "prior", self.prior, f"one of {', '.join(PRIORS)}")
         self.edit_rule  # noqa: B018 (validates the edit_* fields)
-        _human(self.corpus, self.context, self.holdout, self.diag_samples)  # corpus errors surface here
+        self._human()  # corpus errors surface here
 
     @property
     def edit_rule(self) -> EditRule:
@@ -119,23 +97,6 @@ class TransformerLM(ByteLMConfig, RealSynthSizes):
     def tokens_per_generation(self) -> int:
         """Training tokens one replicate processes per generation (for progress reports)."""
         return self.steps * self.batch * self.context
-
-    # -- data ------------------------------------------------------------------------------
-    def _random_windows(self, key, count):
-        stream = jnp.asarray(_human(self.corpus, self.context, self.holdout, self.diag_samples)[0])
-        starts = jax.random.randint(key, (count,), 0, stream.shape[0] - self.context + 1, dtype=jnp.int32)
-        # float32 blocks: the policies give per-sample weights the data's dtype, and fresh mode needs fractions
-        return stream[starts[:, None] + jnp.arange(self.context, dtype=jnp.int32)].astype(jnp.float32)
-
-    def setup(self, key, synth_size: int) -> LMWorld:
-        k_fit, k_real = jax.random.split(key)
-        return LMWorld(k_fit, self._random_windows(k_real, self.T))
-
-    def sample_real(self, key, world: LMWorld):
-        return self._random_windows(key, self.T)
-
-    def initial_real(self, world: LMWorld):
-        return world.real
 
     # -- model -----------------------------------------------------------------------------
     def fit(self, world: LMWorld, segments: tuple[Segment, ...]) -> LMParams:
@@ -153,7 +114,7 @@ class TransformerLM(ByteLMConfig, RealSynthSizes):
         return self._sample(key, params, size).astype(jnp.float32)
 
     def score(self, key, world: LMWorld, params: LMParams) -> dict:
-        _, held, rare, ref_recall = _human(self.corpus, self.context, self.holdout, self.diag_samples)
+        _, held, rare, ref_recall = self._human()
         lp = lm.token_logprobs(self.model_config, params.params, jnp.asarray(held))
         nll = -jnp.mean(lp)
         out = {"heldout_ppl": jnp.exp(nll), "heldout_nll": nll, "train_loss": params.train_loss}

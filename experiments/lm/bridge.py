@@ -22,9 +22,10 @@ from collapse import LoopConfig
 from collapse.engine import Loop
 from collapse.errors import require
 from collapse.families.ngram_lm import MAX_ORDER, NgramLM
-from collapse.families.transformer import TransformerLM, _human
+from collapse.families.transformer import TransformerLM
 from collapse.lm import model as lm
 from collapse.lm.config import ByteLMConfig
+from collapse.lm.windows import human_data
 from collapse.stats import mean_se
 from collapse.validate import check_fields
 
@@ -45,7 +46,7 @@ class TransformerTail(TransformerLM):
 
     def score(self, key, world, params) -> dict:
         out = super().score(key, world, params)
-        held = _human(self.corpus, self.context, self.holdout, self.diag_samples)[1]
+        held = human_data(self.corpus, self.context, self.holdout, self.diag_samples)[1]
         lp = lm.token_logprobs(self.model_config, params.params, jnp.asarray(held))
         out["missing_mass"] = jnp.mean((lp < jnp.log(self.tail_threshold)).astype(jnp.float32))
         return out
@@ -103,7 +104,7 @@ def run(cfg: LmVsNgram, seed: int, progress=lambda msg: None) -> dict:
                                  if k in dict(METRICS) or k in EXTRA}
             progress("  held-out PPL by generation: "
                      + ", ".join(f"{x:.2f}" for x in runs[model][mode]["heldout_ppl"]))
-    human = float(_human(cfg.corpus, cfg.context, cfg.holdout, cfg.diag_samples)[3])
+    human = float(human_data(cfg.corpus, cfg.context, cfg.holdout, cfg.diag_samples)[3])
     return {"runs": runs, "tail_recall_human": human}
 
 
