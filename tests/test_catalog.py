@@ -152,12 +152,14 @@ def test_every_per_seed_preset_runs_a_smoke_configuration(preset, tmp_path, caps
 
 
 @pytest.mark.slow
-def test_a_gpu_engine_preset_runs_a_smoke_configuration(tmp_path, capsys):
-    """lm-modes-gpu's first member at its own architecture and bf16, two steps and tiny data."""
-    argv = ["--preset", "lm-modes-gpu", "--T", "2", "--steps", "2", "--batch", "2", "--warmup", "1", "--holdout", "2",
-            "--diag-samples", "2", "--generations", "2", "--out", str(tmp_path), "--quiet", "--mode", "replace"]
-    study, runs, _ = _resolve(catalog.preset("lm-modes-gpu"), argv[2:])
-    (label, panel, family, cfg, _) = gen_loop.engine_runs(study, runs)[0]
+@pytest.mark.parametrize("name, member", [("lm-modes-gpu", 0), ("toedit-iterate-gpu", -1)])
+def test_every_gpu_engine_preset_runs_a_smoke_configuration(name, member, tmp_path):
+    """A GPU engine preset's member (lm-modes-gpu: replace; toedit-iterate-gpu: token editing) at its own
+    architecture and bf16, two steps, tiny data, two generations."""
+    argv = ["--preset", name, "--T", "2", "--steps", "2", "--batch", "2", "--warmup", "1", "--holdout", "2",
+            "--diag-samples", "2", "--generations", "2", "--out", str(tmp_path), "--quiet"]
+    study, runs, _ = _resolve(catalog.preset(name), argv[2:])
+    (label, panel, family, cfg, _) = gen_loop.engine_runs(study, runs)[member]
     assert family.dtype == "bfloat16" and family.width == 512
     member, _ = run_engine.run_member(study, family, cfg, tmp_path, run_engine.Options(quiet=True), label, panel)
     assert np.isfinite(member.metrics["heldout_ppl"]).all()
