@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from benchmarks.roofline import describe, load_text, measure_peaks, roofline
+from benchmarks.timing import best_of
 from collapse import LoopConfig
 from collapse.counts import multinomial_counts, zipf_probs
 from collapse.engine import Loop
@@ -51,16 +52,6 @@ def numpy_replicate(rng, p, T, M, G, eps=1e-6):
                   p[ph == 0].sum(), -(nz * np.log(nz)).sum())
         counts, n = rng.multinomial(M, ph), M
     return out
-
-
-def best_of(fn, repeats):
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def sampler_race(p, M, R, repeats=3):

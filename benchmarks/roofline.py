@@ -8,10 +8,11 @@ Every line carries the load average at the time of measurement, because the mach
 """
 
 import os
-import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from benchmarks.timing import best_of
 
 
 @dataclass(frozen=True)
@@ -21,24 +22,14 @@ class Peaks:
     load: tuple  # os.getloadavg() when measured
 
 
-def _best(fn, repeats):
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def measure_peaks(repeats: int = 5, n: int = 1024, copy_mib: int = 128) -> Peaks:
     """Best-of-``repeats`` dgemm GFLOP/s and copy GB/s on this machine, now."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    gemm = _best(lambda: a @ b, repeats)
+    gemm = best_of(lambda: a @ b, repeats)
     src = np.ones(copy_mib * 2**20 // 8)
     dst = np.empty_like(src)
-    copy = _best(lambda: np.copyto(dst, src), repeats)
+    copy = best_of(lambda: np.copyto(dst, src), repeats)
     return Peaks(2 * n**3 / gemm / 1e9, 2 * src.nbytes / copy / 1e9, os.getloadavg())
 
 

@@ -49,3 +49,23 @@ def assert_agrees(samples, curve, z: float = 4.0) -> None:
         if curve.kind != "equality":
             ok = info["mean"] <= value + z * info["se"] + ROUNDING_FLOOR
         assert ok, f"{curve.name} [{curve.source}], generation {g + 1}: {info}"
+
+
+def moment_z(a, b) -> np.ndarray:
+    """|difference of means| / SE of the difference, per generation, of two independent runs a, b [G, R]
+    (identical constant columns give 0, differing ones inf)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    se = np.sqrt(a.var(1, ddof=1) / a.shape[1] + b.var(1, ddof=1) / b.shape[1])
+    diff = np.abs(a.mean(1) - b.mean(1))
+    return np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff > 1e-12, np.inf, 0.0))
+
+
+def assert_same_law(first: dict, second: dict, z: float = 4.0) -> None:
+    """Two independent runs' metrics ({name: [G, R]}) agree in distribution: the same metric names, and the mean
+    and second moment of every metric within ``z`` SE of each other at every generation."""
+    assert first.keys() == second.keys(), (sorted(first), sorted(second))
+    for name in first:
+        a, b = np.asarray(first[name], float), np.asarray(second[name], float)
+        for power in (1, 2):
+            dz = moment_z(a**power, b**power)
+            assert np.all(dz < z), (name, power, dz)
