@@ -171,12 +171,12 @@ def _seq2seq_run(cfg, src, tgt, s):
     import jax
     import numpy as np
 
-    from collapse.tasks import seq2seq
+    from collapse.nn import seq2seq
 
     graphdef, params = seq2seq.init_model(cfg, 0)
-    tc = seq2seq.TrainConfig(steps=s["steps"], batch=s["batch"], lr=s["lr"], chunk=max(1, s["steps"] // 3))
+    tc = seq2seq.train_config(steps=s["steps"], batch=s["batch"], lr=s["lr"])
     t0 = time.perf_counter()
-    _, losses = seq2seq.train(graphdef, params, src, tgt, tc, jax.random.key(0))
+    _, losses = seq2seq.train(graphdef, params, src, tgt, tc, jax.random.key(0), chunk=max(1, s["steps"] // 3))
     wall = time.perf_counter() - t0
     tenth = max(1, len(losses) // 10)
     first, last = float(np.mean(losses[:tenth])), float(np.mean(losses[-tenth:]))
@@ -188,8 +188,8 @@ def _seq2seq_run(cfg, src, tgt, s):
 
 def part_eigen(size):
     import numpy as np
-    from collapse.tasks.seq2seq import Seq2SeqConfig
 
+    from collapse.nn.seq2seq import Seq2SeqConfig
     from collapse.tasks.eigen import EigenTask
 
     s = size["eigen"]
@@ -201,8 +201,7 @@ def part_eigen(size):
 
 
 def part_summarize(size):
-    from collapse.tasks.seq2seq import Seq2SeqConfig
-
+    from collapse.nn.seq2seq import Seq2SeqConfig
     from collapse.tasks.summarize import SUMMARY_LEN, SummarizeTask, WordTokenizer
 
     s = size["summarize"]

@@ -15,7 +15,7 @@ step), each decoding step's read of the KV cache it attends over, and the inputs
 
 import numpy as np
 
-from benchmarks.roofline import _best
+from benchmarks.timing import best_of
 
 F32 = 4
 TRAIN_PARAM_TRANSFERS = 10  # see the module docstring
@@ -97,5 +97,5 @@ def sgemm_text(repeats: int = 5, n: int = 1024) -> str:
     """NumPy's float32 matrix-product rate now: these models compute in float32, so they can pass the float64
     dgemm ceiling that the roofline percentages refer to; this line gives the float32 one beside it."""
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    gflops = 2 * n**3 / _best(lambda: a @ a, repeats) / 1e9
+    gflops = 2 * n**3 / best_of(lambda: a @ a, repeats) / 1e9
     return f"float32 ceiling (same run): NumPy sgemm {gflops:.1f} GFLOP/s (these models compute in float32)"
