@@ -24,7 +24,15 @@ from collapse.distributed import gather, put_global
 from collapse.errors import require
 from collapse.families.base import ConfidenceFamily, DesignFamily, EditFamily, Segment
 from collapse.policies import StepContext, make_policy, weight_dtype
-from collapse.selectors import Kept, SelectorConfig, check_support, resolve, select_block, selection_metrics
+from collapse.selectors import (
+    Kept,
+    SelectorConfig,
+    check_support,
+    make_selector,
+    resolve,
+    select_block,
+    selection_metrics,
+)
 from collapse.sharding import cpu_pool_deadlock_risk, padded_count, replicate_sharding
 
 TRAIN_SIZE = "train_size"
@@ -150,7 +158,7 @@ class _Program:
             generate = lambda k: fam.generate(k, world, old, m)  # noqa: E731
         # a chooser pairs row j of its K candidates; a family whose blocks are not row-aligned (counts) gives
         # the samples as explicit iid rows for the choice (``as_rows``) and folds the chosen ones back
-        rows = sel.kind in ("best-of-k", "curate") and hasattr(fam, "as_rows")
+        rows = make_selector(sel).candidates > 1 and hasattr(fam, "as_rows")
         if rows:
             plain = generate
             generate = lambda k: fam.as_rows(jax.random.fold_in(k, 1), plain(k))  # noqa: E731
