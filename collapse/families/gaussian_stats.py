@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse.errors import ConfigError
+from collapse.wishart import bartlett
 
 
 class GaussianStats(NamedTuple):
@@ -33,54 +34,11 @@ class GaussianStats(NamedTuple):
     gen: jax.Array  # int32, the generation that first trains on the block
 
 
-def gamma(key, shape, proposals: int = 2):
-    """Gamma(shape, 1) draws, shape ≥ 1/2 [n], by Marsaglia & Tsang's exact rejection method (ACM TOMS 26, 2000;
-    shape < 1 boosted: Gamma(a) = Gamma(a + 1)·U^{1/a}). ``proposals`` candidates per entry and round, rounds until
-    every entry has accepted one, each entry taking its first accepted candidate (so the draw is exact). Under
-    vmap, ``jax.random.gamma`` runs one rejection loop per entry and costs ~1 µs a draw on this CPU; here a round
-    is a few vector operations and a second round is rarely needed (acceptance ≥ 95% per candidate)."""
-    dtype = shape.dtype
-    boost = shape < 1
-    a = jnp.where(boost, shape + 1, shape)
-    dd = a - 1.0 / 3.0
-    c = 1.0 / jnp.sqrt(9.0 * dd)
-    k_loop, k_boost = jax.random.split(key)
-
-    def round_(state):
-        k, done, value = state
-        k, kx, ku = jax.random.split(k, 3)
-        x = jax.random.normal(kx, (proposals,) + shape.shape, dtype)
-        u = jax.random.uniform(ku, (proposals,) + shape.shape, dtype)
-        v = (1 + c * x) ** 3
-        ok = (v > 0) & (jnp.log(u) < 0.5 * x * x + dd - dd * v + dd * jnp.log(jnp.where(v > 0, v, 1.0)))
-        first = jnp.argmax(ok, axis=0)
-        got = jnp.any(ok, axis=0)
-        pick = dd * jnp.take_along_axis(v, first[None], axis=0)[0]
-        return k, done | got, jnp.where(done | ~got, value, pick)
-
-    start = (k_loop, jnp.zeros(shape.shape, bool), jnp.zeros(shape.shape, dtype))
-    _, _, value = jax.lax.while_loop(lambda st: ~jnp.all(st[1]), round_, start)
-    u = jax.random.uniform(k_boost, shape.shape, dtype, minval=jnp.finfo(dtype).tiny)
-    return jnp.where(boost, value * u ** (1.0 / shape), value)
-
-
-def _bartlett(key, below, root, dof):
-    """R·A from A's diagonal (√χ², drawn here from ``key``) and its below-diagonal normals ``below`` [d(d−1)/2]."""
-    d = root.shape[0]
-    dtype = root.dtype
-    shape = (jnp.asarray(dof, dtype) - jnp.arange(d, dtype=dtype)) / 2  # χ²_k = 2·Gamma(k/2)
-    diag = jnp.sqrt(2.0 * gamma(key, shape))
-    if d == 1:
-        return root * diag[:, None]
-    rows, cols = jnp.tril_indices(d, -1)
-    return root @ (jnp.zeros((d, d), dtype).at[rows, cols].set(below) + jnp.diag(diag))
-
-
 def wishart_root(key, root, dof):
     """R·A with (RA)(RA)ᵀ ~ Wishart(RRᵀ, dof) by Bartlett's decomposition; ``dof`` ≥ d may be traced."""
     d = root.shape[0]
     k_gamma, k_normal = jax.random.split(key)
-    return _bartlett(k_gamma, jax.random.normal(k_normal, (d * (d - 1) // 2,), root.dtype), root, dof)
+    return root @ bartlett(k_gamma, jax.random.normal(k_normal, (d * (d - 1) // 2,), root.dtype), dof)
 
 
 def draw_block(key, mean, root, count, rows: int, gen, with_scatter: bool) -> GaussianStats:
@@ -88,12 +46,13 @@ def draw_block(key, mean, root, count, rows: int, gen, with_scatter: bool) -> Ga
     all the block's normals: the mean's d and the Bartlett factor's d(d−1)/2; fewer, larger draws are faster)."""
     k_gamma, k_normal = jax.random.split(key)
     d, dtype = mean.shape[0], mean.dtype
+    dof = count - 1 if isinstance(count, int) else None  # static degrees of freedom let the χ² skip its boost
     count = jnp.asarray(count, dtype)
     z = jax.random.normal(k_normal, (d + (d * (d - 1) // 2 if with_scatter else 0),), dtype)
     xbar = mean + root @ z[:d] / jnp.sqrt(count)
     scatter = None
     if with_scatter:
-        a = _bartlett(k_gamma, z[d:], root, count - 1)
+        a = root @ bartlett(k_gamma, z[d:], count - 1 if dof is None else dof)
         scatter = a @ a.T
     return GaussianStats(jnp.zeros((rows, 0), dtype), count, xbar, scatter, jnp.asarray(gen, jnp.int32))
 

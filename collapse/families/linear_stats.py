@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse.errors import ConfigError
+from collapse.wishart import bartlett, lower_inverse
 
 
 class LinearStats(NamedTuple):
@@ -54,26 +55,7 @@ class StatsWorld(NamedTuple):
 def bartlett_factor(key, d: int, m: int, scale):
     """L = S·A with LLᵀ distributed as XᵀX for X [m, d] with i.i.d. N(0, diag(scale²)) rows; needs m ≥ d."""
     k_diag, k_off = jax.random.split(key)
-    dtype = scale.dtype
-    dof = (m - jnp.arange(d)).astype(dtype)  # χ² degrees of freedom m, m − 1, …, m − d + 1
-    diag = jnp.sqrt(2.0 * jax.random.gamma(k_diag, dof / 2, dtype=dtype))  # χ²_k = 2·Gamma(k/2)
-    rows, cols = jnp.tril_indices(d, -1)  # only the d(d−1)/2 entries below the diagonal are drawn
-    below = jnp.zeros((d, d), dtype).at[rows, cols].set(jax.random.normal(k_off, rows.shape, dtype))
-    return scale[:, None] * (below + jnp.diag(diag))
-
-
-def lower_inverse(a):
-    """Inverse of a nonsingular lower-triangular matrix by 2×2 block recursion (matrix products only):
-    [[A, 0], [B, C]]⁻¹ = [[A⁻¹, 0], [−C⁻¹BA⁻¹, C⁻¹]]. Batched LAPACK triangular solves are slow on CPU
-    (one library call per replicate, and worse when the machine is loaded); products vectorize."""
-    n = a.shape[-1]
-    if n == 1:
-        return 1.0 / a
-    h = n // 2
-    top, bottom = lower_inverse(a[:h, :h]), lower_inverse(a[h:, h:])
-    corner = -bottom @ (a[h:, :h] @ top)
-    zeros = jnp.zeros((h, n - h), a.dtype)
-    return jnp.block([[top, zeros], [corner, bottom]])
+    return scale[:, None] * bartlett(k_diag, jax.random.normal(k_off, (d * (d - 1) // 2,), scale.dtype), m)
 
 
 def design_stats(chol, m: int, ridge: float) -> DesignStats:
