@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 
 from theory.curation import mixed_fixed_point, tilt_fixed_point  # noqa: E402
 from theory.curves import TheoryUnavailable  # noqa: E402
-from theory.feedback import categorical_curation_theory, curation_theory, window_theory  # noqa: E402
+from theory.feedback import categorical_curation_theory, curation_theory, window_curves  # noqa: E402
 
 
 def _band(ax, values, label, color):
@@ -27,23 +27,54 @@ def _png(fig):
     return buf.getvalue()
 
 
+_STYLE = {"window exact-map mean field": "--", "linearized window theory": ":", "window bound (fresh design)": "-"}
+
+
+def _window_lines(ax, fam, cfg, sel, color):
+    """The theory curves of one run: dashed = exact-map mean field, dotted = linearized, thin solid = bound."""
+    try:
+        curves = window_curves(fam, cfg, sel)
+    except TheoryUnavailable:
+        return
+    for curve in curves:
+        ax.plot(np.arange(1, cfg.generations + 1), curve.values, _STYLE.get(curve.name, "--"), color=color,
+                lw=0.8 if curve.kind == "upper-bound" else 1)
+
+
 def window_figure(runs):
-    """runs: [(label, family, cfg, selector, metrics)] of feedback-window-linear."""
+    """runs: [(label, family, cfg, selector, metrics)] of feedback-window-linear / feedback-window-bound."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (label, fam, cfg, sel, m) in enumerate(runs):
         color = f"C{i}"
         _band(ax, m["E_test"], label, color)
-        try:
-            curve = window_theory(fam, cfg, sel)
-            ax.plot(np.arange(1, cfg.generations + 1), curve.values, "--", color=color, lw=1)
-        except TheoryUnavailable:
-            pass
+        _window_lines(ax, fam, cfg, sel, color)
     ax.set_xlabel("generation n")
     ax.set_ylabel("test error ‖ŵ − w*‖²")
     ax.set_yscale("log")
-    ax.set_title("Linear regression with a window verifier (dashed: theory)")
+    design = runs[0][1].design
+    ax.set_title(f"Window verifier, {design} design (dashed: exact-map mean field; dotted: linearized; "
+                 "thin: bound)", fontsize=9)
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def window_bound_table(runs):
+    """Markdown: simulated E_test ± SE against the upper bound and the mean field, at generation 2 and the last."""
+    lines = ["| run | generation | simulated E_test ± SE | bound | bound / sim | mean field (z) |",
+             "|---|---|---|---|---|---|"]
+    for label, fam, cfg, sel, m in runs:
+        e = m["E_test"]
+        mean, se = e.mean(1), e.std(1, ddof=1) / np.sqrt(e.shape[1])
+        try:
+            curves = {c.name: c.values for c in window_curves(fam, cfg, sel)}
+        except TheoryUnavailable:
+            continue
+        bound, field = curves.get("window bound (fresh design)"), curves.get("window exact-map mean field")
+        for g in sorted({1, cfg.generations - 1}):
+            b = "—" if bound is None else f"{bound[g]:.4f} | {bound[g] / mean[g]:.3f}"
+            f = "—" if field is None else f"{field[g]:.4f} ({(mean[g] - field[g]) / se[g]:+.1f})"
+            lines.append(f"| {label} | {g + 1} | {mean[g]:.4f} ± {se[g]:.4f} | {b} | {f} |")
+    return "\n".join(lines) + "\n"
 
 
 def curation_figure(runs):
