@@ -87,8 +87,8 @@ PRESETS = [
         "the window verifier under a fresh design (d=5, T=M=200, h=1, offsets 0, 0.6, 1.5): simulated E_test against "
         "the upper bound (thin) and the exact-map mean field (dashed) of docs/feedback.md §4c–4d, at offsets where "
         "the linearization fails; the table gives bound / simulation",
-        cpu_time="≈ 1.5 min under load",
-        settings={**_LIN, "design": "fresh", "generations": 10, "replicates": 500, "seed": 0},
+        cpu_time="≈ 2 min under load",
+        settings={**_LIN, "design": "fresh", "generations": 8, "replicates": 2000, "seed": 0},
         members=tuple(PresetRun(label, _sel(sel)) for label, sel in _BOUND_RUNS),
         report=figure_report(_over_runs(window_figure), _over_runs(window_bound_table)),
     ),
