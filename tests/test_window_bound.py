@@ -12,6 +12,7 @@ from collapse import LoopConfig
 from collapse.engine import run_loop
 from collapse.families.linear import LinearRegression
 from collapse.selectors import SelectorConfig
+from theory.curves import TheoryUnavailable
 from theory.feedback import window_curves
 from theory.window import contraction, keep_probability, population_map
 from theory.window_bound import (
@@ -20,6 +21,7 @@ from theory.window_bound import (
     step_moment,
     truncated_moments,
     upper_hull,
+    window_bound_curves,
     window_error_bound,
     window_error_meanfield,
 )
@@ -86,10 +88,20 @@ def test_upper_hull_is_a_concave_majorant(values):
 _SIM = dict(generations=6, replicates=2000)
 
 
+def _drawn_settings(n, seed=19):
+    """n settings (d, T, σ₀, h, offset, seed) drawn once from a fixed RNG, with p_h·T ≥ 4(d + 2) kept rows."""
+    rng, out = np.random.default_rng(seed), []
+    while len(out) < n:
+        d, sigma0, h = int(rng.integers(1, 9)), float(rng.uniform(0.5, 1.5)), float(rng.uniform(0.3, 2.5))
+        T = int(rng.integers(20, 201))
+        if keep_probability(h / sigma0) * T >= 4 * (d + 2):
+            out.append((d, T, round(sigma0, 3), round(h, 3), round(float(rng.uniform(0, 2.5)), 3), len(out)))
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("d, T, sigma0, h, offset, seed", [
-    (5, 200, 1.0, 1.0, 0.0, 2), (5, 200, 1.0, 1.0, 0.6, 2), (5, 200, 1.0, 1.0, 1.5, 2),
-    (3, 60, 1.0, 0.5, 1.0, 4), (8, 100, 0.5, 1.0, 2.0, 5), (2, 40, 1.0, 2.0, 0.4, 6)])
+    (5, 200, 1.0, 1.0, 0.0, 2), (5, 200, 1.0, 1.0, 0.6, 2), (5, 200, 1.0, 1.0, 1.5, 2), *_drawn_settings(4)])
 def test_fresh_design_stays_below_the_bound_and_on_the_exact_map(d, T, sigma0, h, offset, seed):
     """Fresh design: simulated E_test ≤ bound + 4 SE at every generation, and within 4 SE of the exact-map mean
     field (measured at d = 5, T = 200, h = 1: bound within 7 % of the simulation, 0.3 % at stationarity)."""
@@ -116,3 +128,20 @@ def test_fixed_design_follows_the_exact_map_where_the_linearization_fails(offset
     curves = window_curves(fam, cfg, sel)
     assert [c.name for c in curves] == ["window exact-map mean field", "linearized window theory"]
     assert np.all(np.abs(e.mean(1) - curves[0].values) < 4 * e.std(1, ddof=1) / np.sqrt(e.shape[1]))
+
+
+def test_the_linear_study_gets_the_bound_only_where_it_is_proven():
+    """Fresh design: mean field + upper bound (generation 1 exact); fixed design: mean field + linearized, and the
+    bound refuses (TheoryUnavailable); a learned verifier keeps the linearized formula alone."""
+    cfg, sel = LoopConfig(generations=3, replicates=2), SelectorConfig("window", h=1.0, offset=0.5)
+    fresh = window_curves(LinearRegression(d=2, T=30, sigma=1.0, design="fresh"), cfg, sel)
+    assert [(c.name, c.kind) for c in fresh] == [("window exact-map mean field", "equality"),
+                                                 ("window bound (fresh design)", "upper-bound")]
+    assert fresh[1].values[0] == pytest.approx(2 / 27) and np.all(fresh[1].values >= fresh[0].values)
+    fixed = LinearRegression(d=2, T=30, sigma=1.0)
+    assert [c.name for c in window_curves(fixed, cfg, sel)] == ["window exact-map mean field",
+                                                                "linearized window theory"]
+    with pytest.raises(TheoryUnavailable):
+        window_bound_curves(fixed, cfg, sel)
+    learned = window_curves(LinearRegression(d=2, T=30, sigma=1.0, verifier_n=20), cfg, sel)
+    assert [c.name for c in learned] == ["linearized window theory"]
