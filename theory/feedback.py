@@ -6,6 +6,7 @@ import numpy as np
 from theory.curation import curation_update, gaussian_expected_reward, gaussian_quadratic_tilt, tilt_update
 from theory.curves import TheoryCurve, TheoryUnavailable
 from theory.window import regression_window_error
+from theory.window_bound import window_bound_curves, window_meanfield_curve
 
 
 def window_theory(family, cfg, selector):
@@ -31,6 +32,27 @@ def window_theory(family, cfg, selector):
     values = regression_window_error(G, d=d, T=T, sigma=family.sigma, sigma0=family.noise_synth, h=h, offset=offset)
     return TheoryCurve("linearized window theory", values,
                        "approx, derived (docs/feedback.md §4) after Yi et al. 2026, arXiv 2510.16657", metric="E_test")
+
+
+def window_curves(family, cfg, selector):
+    """Every curve for the linear family under a selector (the linear study's hook): for a window (or the oracle,
+    a window of half-width τ at offset 0) with a given verifier in replace mode, the exact-map mean field first
+    (approx, both designs), then under a fixed design the linearized formula, under a fresh design the upper
+    bound (docs/feedback.md §4); otherwise ``window_theory``'s single curve."""
+    curves = []
+    if selector.kind in ("window", "oracle") and family.verifier_n == 0:
+        try:
+            curves.append(window_meanfield_curve(family, cfg, selector))
+            if family.design == "fresh":
+                curves.append(window_bound_curves(family, cfg, selector))
+        except TheoryUnavailable:
+            pass
+    try:
+        curves.append(window_theory(family, cfg, selector))
+    except TheoryUnavailable:
+        if not curves:
+            raise
+    return curves
 
 
 def curation_theory(family, cfg, selector):

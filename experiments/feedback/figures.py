@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 
 from theory.curation import mixed_fixed_point, tilt_fixed_point  # noqa: E402
 from theory.curves import TheoryUnavailable  # noqa: E402
-from theory.feedback import categorical_curation_theory, curation_theory, window_theory  # noqa: E402
+from theory.feedback import categorical_curation_theory, curation_theory, window_curves  # noqa: E402
 
 
 def _band(ax, values, label, color):
@@ -27,23 +27,81 @@ def _png(fig):
     return buf.getvalue()
 
 
+_STYLE = {"window exact-map mean field": "--", "linearized window theory": ":", "window bound (fresh design)": "-"}
+
+
+_BOUND, _FIELD = "window bound (fresh design)", "window exact-map mean field"
+
+
+def _curves(run):
+    """{name: values} of the theory curves of one run ({} where none applies)."""
+    _, fam, cfg, sel, _ = run
+    try:
+        return {c.name: c.values for c in window_curves(fam, cfg, sel)}
+    except TheoryUnavailable:
+        return {}
+
+
 def window_figure(runs):
-    """runs: [(label, family, cfg, selector, metrics)] of feedback-window-linear."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, (label, fam, cfg, sel, m) in enumerate(runs):
+    """runs: [(label, family, cfg, selector, metrics)] of feedback-window-linear / feedback-window-bound. With an
+    upper bound among the curves, a second panel shows its tightness: bound ÷ simulated mean (± 2 SE) and the
+    mean field ÷ simulated mean."""
+    with_bound = any(_curves(run).get(_BOUND) is not None for run in runs)
+    fig, axes = plt.subplots(1, 2 if with_bound else 1, figsize=(12 if with_bound else 7, 4.5), squeeze=False)
+    ax = axes[0, 0]
+    for i, run in enumerate(runs):
+        label, fam, cfg, sel, m = run
         color = f"C{i}"
         _band(ax, m["E_test"], label, color)
-        try:
-            curve = window_theory(fam, cfg, sel)
-            ax.plot(np.arange(1, cfg.generations + 1), curve.values, "--", color=color, lw=1)
-        except TheoryUnavailable:
-            pass
+        for name, values in _curves(run).items():
+            ax.plot(np.arange(1, cfg.generations + 1), values, _STYLE.get(name, "--"), color=color,
+                    lw=0.8 if name == _BOUND else 1)
+        if with_bound and _BOUND in _curves(run):
+            e = m["E_test"]
+            mean, se = e.mean(1), e.std(1, ddof=1) / np.sqrt(e.shape[1])
+            g = np.arange(1, cfg.generations + 1)
+            ratio = _curves(run)[_BOUND] / mean
+            axes[0, 1].errorbar(g, ratio, yerr=2 * ratio * se / mean, fmt="o-", ms=3, color=color, label=label)
+            axes[0, 1].plot(g, _curves(run)[_FIELD] / mean, "--", color=color, lw=1)
     ax.set_xlabel("generation n")
     ax.set_ylabel("test error ‖ŵ − w*‖²")
     ax.set_yscale("log")
-    ax.set_title("Linear regression with a window verifier (dashed: theory)")
+    ax.set_title(f"window verifier, {runs[0][1].design} design\ndashed: exact-map mean field, dotted: linearized"
+                 + (", thin: bound" if with_bound else ""), fontsize=9)
     ax.legend(fontsize=8)
+    if with_bound:
+        tight = axes[0, 1]
+        tight.axhline(1.0, color="k", lw=0.6)
+        tight.set_xlabel("generation n")
+        tight.set_ylabel("theory ÷ simulated mean")
+        tight.set_title("bound ÷ simulation (± 2 SE; ≥ 1 where it holds)\ndashed: mean field ÷ simulation",
+                        fontsize=9)
+        tight.legend(fontsize=8)
     return _png(fig)
+
+
+def window_bound_table(runs):
+    """Markdown: simulated E_test ± SE against the upper bound and the mean field, at generation 2 and the last,
+    and the verdict of the bound over every generation (holds unless the simulation is ≥ 4 SE above it)."""
+    lines = ["| run | generation | simulated E_test ± SE | bound (z) | bound / sim | mean field (z) |",
+             "|---|---|---|---|---|---|"]
+    verdicts = []
+    for run in runs:
+        label, _, cfg, _, m = run
+        e = m["E_test"]
+        mean, se = e.mean(1), e.std(1, ddof=1) / np.sqrt(e.shape[1])
+        bound, field = _curves(run).get(_BOUND), _curves(run).get(_FIELD)
+        for g in sorted({1, cfg.generations - 1}):
+            b = "— | —" if bound is None else \
+                f"{bound[g]:.4f} ({(mean[g] - bound[g]) / se[g]:+.1f}) | {bound[g] / mean[g]:.3f}"
+            f = "—" if field is None else f"{field[g]:.4f} ({(mean[g] - field[g]) / se[g]:+.1f})"
+            lines.append(f"| {label} | {g + 1} | {mean[g]:.4f} ± {se[g]:.4f} | {b} | {f} |")
+        if bound is not None:
+            z = (mean - bound) / se
+            verdicts.append(f"- {label}: the bound {'holds' if np.all(z < 4) else 'FAILS'} at every generation "
+                            f"(largest z = {z.max():+.1f}); mean field within 4 SE: "
+                            f"{'yes' if np.all(np.abs(mean - field) < 4 * se) else 'NO'}")
+    return "\n".join(lines + [""] + verdicts) + "\n"
 
 
 def curation_figure(runs):

@@ -4,7 +4,7 @@ token-editing audit): the study and its presets."""
 from collapse.families.linear import LinearRegression
 from experiments.catalog import Preset, PresetRun, Study
 from experiments.linear.toedit_audit import toedit_report
-from theory.feedback import window_theory
+from theory.feedback import window_curves
 from theory.regression import linear_bounds, linear_theory
 
 STUDIES = [Study(
@@ -15,7 +15,7 @@ STUDIES = [Study(
     metric_label="E_test = ‖ŵ − w*‖²_Σ",
     theory=linear_theory,
     bounds=linear_bounds,
-    selector_theory=window_theory,
+    selector_theory=window_curves,
     field_help={
         "d": "dimension of x",
         "T": "real samples per block (the real training set)",
