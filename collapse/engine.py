@@ -22,7 +22,17 @@ from jax.sharding import PartitionSpec
 from collapse.config import LoopConfig
 from collapse.distributed import gather, put_global
 from collapse.errors import require
-from collapse.families.base import ConfidenceFamily, DesignFamily, EditFamily, Segment
+from collapse.families.base import (
+    ConfidenceFamily,
+    DesignFamily,
+    EditFamily,
+    LoopResolvingFamily,
+    PaddedParamsFamily,
+    RowsFamily,
+    Segment,
+    SelfSelectingFamily,
+    WarmStartFamily,
+)
 from collapse.policies import StepContext, make_policy, weight_dtype
 from collapse.selectors import (
     Kept,
@@ -75,7 +85,7 @@ class _Program:
 
     def __init__(self, family, cfg: LoopConfig, devices, selector: SelectorConfig, block: int | None = None):
         self.family, self.cfg, self.selector, self.block = family, cfg, selector, block
-        self.selecting = selector.active and not hasattr(family, "with_selector")
+        self.selecting = selector.active and not isinstance(family, SelfSelectingFamily)
         self.policy = make_policy(cfg, family)
         self.synth_size = self.policy.synth_size(family)
         risk = cpu_pool_deadlock_risk(devices)
@@ -107,7 +117,7 @@ class _Program:
             real, blank = Kept(real, jnp.ones(_n(real))), Kept(blank, jnp.zeros(_n(blank)))
             world = (world, verifier)
         pool = pol.init_pool(real, blank, self.cfg.generations)
-        if hasattr(fam, "pad_params"):  # params sized by the training set (a KDE's centres): match later fits
+        if isinstance(fam, PaddedParamsFamily):  # params sized by the training set (a KDE's centres): match later fits
             later = pol.training_set(k_loop, pool, real if pol.fresh_real else None, 2)
             params = fam.pad_params(params, jax.eval_shape(lambda: fam.fit(world, later)))
         metrics.update(_policy_metrics(pol, pool))
@@ -148,9 +158,8 @@ class _Program:
         world, verifier = both
         old, pool = carry
         k_gen, k_real, k_select, k_score, k_push = jax.random.split(jax.random.fold_in(k_loop, n), 5)
-        confidence = getattr(fam, "confidence", None)
-        ctx = StepContext(k_push, None if confidence is None else
-                          lambda block: confidence(world, old, block.data if isinstance(block, Kept) else block))
+        ctx = StepContext(k_push, None if not isinstance(fam, ConfidenceFamily) else
+                          lambda block: fam.confidence(world, old, block.data if isinstance(block, Kept) else block))
         m = self.synth_size
         if sel.kind == "tilt":
             generate = lambda k: fam.generate_tilted(k, world, verifier, old, m, sel.gamma)  # noqa: E731
@@ -158,7 +167,7 @@ class _Program:
             generate = lambda k: fam.generate(k, world, old, m)  # noqa: E731
         # a chooser pairs row j of its K candidates; a family whose blocks are not row-aligned (counts) gives
         # the samples as explicit iid rows for the choice (``as_rows``) and folds the chosen ones back
-        rows = make_selector(sel).candidates > 1 and hasattr(fam, "as_rows")
+        rows = make_selector(sel).candidates > 1 and isinstance(fam, RowsFamily)
         if rows:
             plain = generate
             generate = lambda k: fam.as_rows(jax.random.fold_in(k, 1), plain(k))  # noqa: E731
@@ -249,13 +258,13 @@ class Loop:
     def __init__(self, family, cfg: LoopConfig, devices=None, selector: SelectorConfig | None = None,
                  block: int | None = None):
         selector = resolve(SelectorConfig() if selector is None else selector, family)
-        if selector.active and hasattr(family, "with_selector"):
+        if selector.active and isinstance(family, SelfSelectingFamily):
             family = family.with_selector(selector)
         else:
             check_support(selector, family)
         # a family may settle config-dependent choices first (e.g. the linear family's exact-in-law sampler,
         # which falls back to samples when a selector filters rows); self.family is what a run record stores
-        if hasattr(family, "for_loop"):
+        if isinstance(family, LoopResolvingFamily):
             family = family.for_loop(cfg, selector)
         require(block is None or (isinstance(block, int | np.integer) and not isinstance(block, bool) and block >= 1),
                 "block", block, "None (all replicates at once) or an integer >= 1 (replicates per cache block)")
@@ -324,7 +333,7 @@ class Loop:
 def _fit(fam, world, segments, previous):
     """Model n from its training set; a family that defines ``fit_from`` also receives model n − 1 (e.g. a warm
     start for an iterative fit such as the mixture family's EM)."""
-    if hasattr(fam, "fit_from"):
+    if isinstance(fam, WarmStartFamily):
         return fam.fit_from(world, segments, previous)
     return fam.fit(world, segments)
 

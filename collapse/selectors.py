@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse.errors import require
+from collapse.families.base import TiltFamily
 from collapse.selection import best_of_k, safe_ratio, selection_stats
 
 SELECTORS = ("none", "oracle", "phi-psi", "random", "window", "model", "best-of-k", "curate", "tilt")
@@ -235,7 +236,7 @@ def check_support(cfg: SelectorConfig, family) -> None:
             f"a selector the {name} family supports (it provides {', '.join(fields) or 'nothing'}; "
             f"'{cfg.kind}' needs {', '.join(missing)})")
     if cfg.kind == "tilt":
-        require(hasattr(family, "generate_tilted"), "selector", cfg.kind,
+        require(isinstance(family, TiltFamily), "selector", cfg.kind,
                 f"a selector the {name} family supports (it has no closed-form tilted sampler)")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from collapse import distributed
 from collapse.config import LoopConfig
 from collapse.errors import ConfigError
+from collapse.families.base import SelfSelectingFamily
 from collapse.policies import policy_names
 from collapse.selectors import SELECTORS, SelectorConfig
 from experiments import catalog, run_engine, run_seeds, sweep
@@ -328,7 +329,7 @@ def engine_runs(study, runs):
         family = _build(study.config_cls, {k: v for k, v in settings.items() if k in fam_names}, study.name)
         loop_kw = {**study.loop_defaults, **{k: v for k, v in settings.items() if k in loop_names}}
         selector = _selector(settings)
-        if selector is not None and hasattr(family, "with_selector"):
+        if selector is not None and isinstance(family, SelfSelectingFamily):
             family, selector = family.with_selector(selector), None
         cfg = _build(LoopConfig, loop_kw, "loop")
         if hasattr(family, "for_loop"):  # settle config-dependent choices (linear's sampler) so the record says them

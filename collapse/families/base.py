@@ -89,6 +89,62 @@ class DesignFamily(Protocol):
         """[T, d]."""
 
 
+@runtime_checkable
+class LoopResolvingFamily(Protocol):
+    """Optional capability: settles loop-dependent choices before the program is built (e.g. the exact-in-law
+    sampler's "auto", :class:`ExactInLawSampler`); the engine runs on what it returns."""
+
+    def for_loop(self, cfg, selector=None):
+        """This family, resolved for a loop config and selector."""
+
+
+@runtime_checkable
+class SelfSelectingFamily(Protocol):
+    """Optional capability: the family applies a selector inside its own generate/fit (gmm-classify, whose
+    verifier acts on the labels it generates) instead of the engine's select step."""
+
+    def with_selector(self, cfg):
+        """This family with the selector built in."""
+
+
+@runtime_checkable
+class WarmStartFamily(Protocol):
+    """Optional capability: model n is fitted from its training set *and* model n − 1 (a warm start for an
+    iterative fit, e.g. the mixture family's EM)."""
+
+    def fit_from(self, world: World, segments: tuple[Segment, ...], previous: Params) -> Params:
+        """Like ``fit``, starting from ``previous``."""
+
+
+@runtime_checkable
+class PaddedParamsFamily(Protocol):
+    """Optional capability: parameters sized by the training set (a KDE's centres); generation 1's are padded to
+    the shape of later fits so that the generation scan has one carry shape."""
+
+    def pad_params(self, params: Params, like) -> Params:
+        """``params`` padded to the shape/dtype structure ``like``."""
+
+
+@runtime_checkable
+class RowsFamily(Protocol):
+    """Optional capability: blocks that are not row-aligned (counts) given as explicit i.i.d. rows, so that a
+    chooser (best-of-k, K-choice curation) can pair row j of its candidates, and folded back."""
+
+    def as_rows(self, key, data: Data):
+        """The block's samples as rows."""
+
+    def from_rows(self, rows) -> Data:
+        """Rows back to a block."""
+
+
+@runtime_checkable
+class TiltFamily(Protocol):
+    """Optional capability: exact sampling from the reward-tilted model (the K → ∞ limit of curation)."""
+
+    def generate_tilted(self, key, world: World, centre, params: Params, size: int, gamma) -> Data:
+        """A block from the model tilted by e^{γ·reward}."""
+
+
 class RealSynthSizes:
     """``real_size`` = T and ``synth_size`` = M (default T), for families with fields ``T`` and ``M``."""
 
