@@ -176,36 +176,37 @@ def em(x, w, init_means, iters: int, tol: float, floor: float, start=None, maske
 
 
 def _em_1d(x, w, init_means, iters, tol, floor, start, masked):
-    """:func:`em` for d = 1 with [K, N] arrays (the sample axis innermost, so it vectorizes), one exp per
-    point and component, and the log-likelihood computed only when a tolerance needs it. K = 2 takes
-    :func:`_two_component_step` (the same EM step, cheaper per point)."""
+    """:func:`em` for d = 1: K = 2 takes :func:`two_component_step`, other K :func:`mixture_1d_step` (both the
+    same EM step; the first is cheaper per point)."""
     wn = w / jnp.sum(w)
-
-    def step(params):
-        pi, means, var = params
-        logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
-        logp = logc[:, None] - 0.5 * (x[None] - means[:, None]) ** 2 / var[:, None]  # [K, N]
-        top = jnp.max(logp, axis=0)
-        e = jnp.exp(logp - top)
-        total = jnp.sum(e, axis=0)
-        r = e * (wn / total)  # weighted responsibilities [K, N]
-        nk = jnp.sum(r, axis=1)
-        safe = jnp.clip(nk, 1e-300)
-        means = (r @ x) / safe
-        var = jnp.sum(r * (x[None] - means[:, None]) ** 2, axis=1) / safe + floor
-        ll = jnp.sum(wn * (top + jnp.log(total))) if tol > 0 else jnp.zeros((), x.dtype)
-        return (nk, means, var), ll
-
     if start is None:
         K = init_means.shape[0]
         center = wn @ x
         init = (jnp.full(K, 1.0 / K, x.dtype), init_means[:, 0], jnp.full(K, wn @ (x - center) ** 2 + floor))
     else:
         init = (start[0], start[1][:, 0], start[2][:, 0, 0])
-    if init[0].shape[0] == 2:
-        step = functools.partial(_two_component_step, x, wn, floor, tol > 0)
-    (pi, means, var), i = iterate(step, init, iters, tol, masked)
+    step = two_component_step if init[0].shape[0] == 2 else mixture_1d_step
+    (pi, means, var), i = iterate(functools.partial(step, x, wn, floor, tol > 0), init, iters, tol, masked)
     return pi, means[:, None], var[:, None, None], i
+
+
+def mixture_1d_step(x, wn, floor, with_ll, params):
+    """One EM step for a 1-D K-component mixture: x, wn [N] (wn sums to 1); params = (weights [K], means [K],
+    variances [K]); returns (next params, ℓ of the given params, or 0 when ``with_ll`` is False). [K, N] arrays
+    (the sample axis innermost, so it vectorizes), one exp per point and component, the two-pass variance."""
+    pi, means, var = params
+    logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
+    logp = logc[:, None] - 0.5 * (x[None] - means[:, None]) ** 2 / var[:, None]  # [K, N]
+    top = jnp.max(logp, axis=0)
+    e = jnp.exp(logp - top)
+    total = jnp.sum(e, axis=0)
+    r = e * (wn / total)  # weighted responsibilities [K, N]
+    nk = jnp.sum(r, axis=1)
+    safe = jnp.clip(nk, 1e-300)
+    means = (r @ x) / safe
+    var = jnp.sum(r * (x[None] - means[:, None]) ** 2, axis=1) / safe + floor
+    ll = jnp.sum(wn * (top + jnp.log(total))) if with_ll else jnp.zeros((), x.dtype)
+    return (nk, means, var), ll
 
 
 def _sum_each(terms):
@@ -216,17 +217,22 @@ def _sum_each(terms):
                           lambda a, b: tuple(p + q for p, q in zip(a, b, strict=True)), (0,))
 
 
-def _two_component_step(x, wn, floor, with_ll, params):
-    """One exact EM step for a 1-D two-component mixture (``_em_1d``'s step for K = 2; see docs/gaussian.md,
-    "EM for K = 2"). x, wn [N]; params = (weights [2], means [2], variances [2]); returns (next params, ℓ of the
-    given params, or 0 when ``with_ll`` is False).
+def two_component_step(x, wn, floor, with_ll, params):
+    """:func:`mixture_1d_step` for K = 2, cheaper per point (docs/gaussian.md, "EM for K = 2 in one dimension";
+    the same iterates up to rounding: tests/test_gmm_em2.py).
 
     E-step: with d = log(π₁p₁(x)) − log(π₀p₀(x)) and e = exp(−|d|) ≤ 1, the responsibilities are
     r₁ = 1/(1 + e) and r₀ = e/(1 + e) when d ≥ 0 (swapped when d < 0): one exp per point instead of K, and both
-    keep full relative accuracy (neither is formed as 1 − the other). M-step: the sums Σr, Σr·u, Σr·u² with
-    u = x − (this step's mean) per component, all six in one pass; then m' = m + δ with δ = Σr·u / Σr and
-    σ'² = Σr·u² / Σr − δ² — the shifted-data form of the two-pass variance, exact in exact arithmetic and
-    without cancellation near the fixed point, where δ → 0."""
+    keep full relative accuracy (neither is formed as 1 − the other). M-step: with u = x − m per component (m =
+    this step's mean), the sums n = Σr, a = Σr·u, b = Σr·u², all six in one pass; then m' = m + δ with δ = a/n
+    and σ'² = b/n − δ² — the shifted-data form of the two-pass variance Σr·(x − m')²/n, equal to it in exact
+    arithmetic and without its cancellation near the fixed point, where δ → 0. (With n below the 1e-300 clip of
+    a dead component, the same algebra reproduces the general step's Σr·x/1e-300 and Σr·(x − m')²/1e-300.)
+
+    Layout for XLA:CPU, which gives each materialised array its own loop (no multi-output fusion) and emits a
+    fused reduction as one scalar loop: e is one vectorised loop, r₀ and r₁ one each (their divisions keep XLA
+    from fusing them — and their data-dependent selects, which would become mispredicted branches — into the
+    reduction), and the six sums one scalar loop of 15 flops per point (docs/gaussian.md has the profile)."""
     pi, means, var = params
     logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
     half_prec = 0.5 / var
@@ -243,13 +249,11 @@ def _two_component_step(x, wn, floor, with_ll, params):
     if with_ll:  # log(π₀p₀ + π₁p₁) = max(log π₀p₀, log π₁p₁) + log1p(e)
         terms.append(wn * (jnp.maximum(logp0, logp1) + jnp.log1p(e)))
     sums = _sum_each(terms)
-    nk = jnp.stack(sums[:2])
+    nk, a, b = jnp.stack(sums[0:2]), jnp.stack(sums[2:4]), jnp.stack(sums[4:6])
     safe = jnp.clip(nk, 1e-300)
-    shift = jnp.stack(sums[2:4]) / safe
-    spread = jnp.maximum(jnp.stack(sums[4:6]) / safe - shift * shift, 0.0)
-    # a component with no weight gets mean 0 and variance floor, as in the general step
-    new = (nk, jnp.where(nk > 0, means + shift, 0.0), spread + floor)
-    return new, (sums[6] if with_ll else jnp.zeros((), x.dtype))
+    shift = (a - means * (safe - nk)) / safe  # a/n, since safe − n = 0 unless the component is dead
+    spread = jnp.maximum((b - shift * (2 * a - shift * nk)) / safe, 0.0)  # b/n − δ² when safe = n
+    return (nk, means + shift, spread + floor), (sums[6] if with_ll else jnp.zeros((), x.dtype))
 
 
 @dataclass(frozen=True)
