@@ -245,15 +245,15 @@ def two_component_step(x, wn, floor, with_ll, params):
     r1 = wn * jnp.where(first, 1.0, e) / (1 + e)
     r0 = wn * jnp.where(first, e, 1.0) / (1 + e)
     ru0, ru1 = r0 * u0, r1 * u1
-    terms = [r0, r1, ru0, ru1, ru0 * u0, ru1 * u1]
-    if with_ll:  # log(π₀p₀ + π₁p₁) = max(log π₀p₀, log π₁p₁) + log1p(e)
-        terms.append(wn * (jnp.maximum(logp0, logp1) + jnp.log1p(e)))
-    sums = _sum_each(terms)
+    sums = _sum_each([r0, r1, ru0, ru1, ru0 * u0, ru1 * u1])
+    ll = jnp.zeros((), x.dtype)
+    if with_ll:  # log(π₀p₀ + π₁p₁) = max(log π₀p₀, log π₁p₁) + log1p(e); a dot, so that the log1p runs vectorised
+        ll = jnp.dot(wn, jnp.maximum(logp0, logp1) + jnp.log1p(e))  # (inside the scalar reduction it costs 2×)
     nk, a, b = jnp.stack(sums[0:2]), jnp.stack(sums[2:4]), jnp.stack(sums[4:6])
     safe = jnp.clip(nk, 1e-300)
     shift = (a - means * (safe - nk)) / safe  # a/n, since safe − n = 0 unless the component is dead
     spread = jnp.maximum((b - shift * (2 * a - shift * nk)) / safe, 0.0)  # b/n − δ² when safe = n
-    return (nk, means + shift, spread + floor), (sums[6] if with_ll else jnp.zeros((), x.dtype))
+    return (nk, means + shift, spread + floor), ll
 
 
 @dataclass(frozen=True)
