@@ -9,9 +9,11 @@ of iterations (tolerance 0 everywhere: scikit-learn stops when |Δ lower bound| 
 given ``weights_init`` / ``means_init`` / ``precisions_init``, which then replace it). The fitted parameters of
 all sides must agree. The NumPy side is vectorized within a replicate (arrays [N, K]), as one would write it by
 hand. Ours runs vmapped over all replicates, and in cache blocks of ``--block`` replicates (``lax.map`` over
-blocks, each block's data resident in cache through all iterations), on one CPU device (the engine's default) and
-with the replicates sharded over ``--devices`` host CPU devices (one per core by default; what the engine does
-when the process has several devices, e.g. ``JAX_NUM_CPU_DEVICES=2``). Every line of ours reports its CPU time
+blocks, each block's data resident in one core's cache through all iterations), on one CPU device (the engine's
+default) and with the replicates sharded over ``--devices`` host CPU devices (one per core by default; what the
+engine does when the process has several devices, e.g. ``JAX_NUM_CPU_DEVICES=2``); and on one device in blocks of
+``--wide-block`` replicates, large enough that XLA splits each loop over the points across its threads (a block of
+16 runs on one thread) while a block still fits in the shared cache. Every line of ours reports its CPU time
 over wall time (the cores it kept busy). A second part times the loop's own EM
 (tolerance 1e-8, relative, budget 200): the vmapped while-loop, the fixed-length masked iteration
 (collapse.families.gmm.iterate) and the while-loop in cache blocks (which waits only for its block's slowest).
@@ -114,7 +116,9 @@ def main(argv=None):
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--separation", type=float, default=4.0)
     p.add_argument("--repeats", type=int, default=3, help="warm runs of ours (best reported)")
-    p.add_argument("--block", type=int, default=16, help="replicates per cache block (0: skip the blocked run)")
+    p.add_argument("--block", type=int, default=16, help="replicates per cache block (0: skip the blocked runs)")
+    p.add_argument("--wide-block", type=int, default=125,
+                   help="replicates per block that XLA spreads over its threads, one device (0: skip)")
     p.add_argument("--ref-replicates", type=int, default=200,
                    help="replicates the NumPy and scikit-learn loops run (their time is scaled to all replicates)")
     p.add_argument("--devices", type=int, default=os.cpu_count(),
@@ -140,11 +144,14 @@ def main(argv=None):
 
     # -- part 1: a fixed number of iterations, ours vs NumPy vs scikit-learn --------------------------------
     one = lambda a, w, m: em(a, w, m, iters, 0.0, floor)  # noqa: E731
-    blocked = lambda a, w, m: jax.lax.map(lambda t: one(*t), (a, w, m), batch_size=args.block)  # noqa: E731
+    blocked = lambda a, w, m, b=args.block: jax.lax.map(lambda t: one(*t), (a, w, m), batch_size=b)  # noqa: E731
     inputs = (xs, ws, init)
     variants = {"vmapped, 1 device": (jax.jit(jax.vmap(one)), inputs)}
     if args.block:
         variants[f"blocks of {args.block}, 1 device"] = (jax.jit(blocked), inputs)
+    if args.wide_block:
+        variants[f"blocks of {args.wide_block}, 1 device"] = (
+            jax.jit(lambda a, w, m: blocked(a, w, m, args.wide_block)), inputs)
     shard_count = len(devices) if R % len(devices) == 0 else 1
     if args.block and shard_count > 1:
         fn, sharding = _sharded(blocked, devices)
@@ -192,6 +199,8 @@ def main(argv=None):
         if shard_count > 1:
             loops.append((f"while in blocks of {args.block}, sharded over {shard_count} devices", False, args.block,
                           True))
+    if args.wide_block:
+        loops.append((f"while in blocks of {args.wide_block}", False, args.wide_block, False))
     for name, masked, block, shard in loops:
         tol_em = lambda a, w, m, masked=masked: em(a, w, m, budget, tol, floor, masked=masked)  # noqa: E731
         args_in = inputs
