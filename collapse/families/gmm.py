@@ -15,6 +15,7 @@ Metrics: ``l2`` = ∫(p̂ − p)² in closed form (∫N(x; a, A)N(x; b, B)dx = N
 mean log p̂ of a held-out real sample drawn once per replicate in ``setup``, ``em_iters`` used, ``fit_size``.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple, get_args
 
@@ -175,33 +176,110 @@ def em(x, w, init_means, iters: int, tol: float, floor: float, start=None, maske
 
 
 def _em_1d(x, w, init_means, iters, tol, floor, start, masked):
-    """:func:`em` for d = 1 with [K, N] arrays (the sample axis innermost, so it vectorizes), one exp per
-    point and component, and the log-likelihood computed only when a tolerance needs it."""
+    """:func:`em` for d = 1: K = 2 takes :func:`two_component_step`, other K :func:`mixture_1d_step` (both the
+    same EM step; the first is cheaper per point)."""
     wn = w / jnp.sum(w)
-
-    def step(params):
-        pi, means, var = params
-        logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
-        logp = logc[:, None] - 0.5 * (x[None] - means[:, None]) ** 2 / var[:, None]  # [K, N]
-        top = jnp.max(logp, axis=0)
-        e = jnp.exp(logp - top)
-        total = jnp.sum(e, axis=0)
-        r = e * (wn / total)  # weighted responsibilities [K, N]
-        nk = jnp.sum(r, axis=1)
-        safe = jnp.clip(nk, 1e-300)
-        means = (r @ x) / safe
-        var = jnp.sum(r * (x[None] - means[:, None]) ** 2, axis=1) / safe + floor
-        ll = jnp.sum(wn * (top + jnp.log(total))) if tol > 0 else jnp.zeros((), x.dtype)
-        return (nk, means, var), ll
-
     if start is None:
         K = init_means.shape[0]
         center = wn @ x
         init = (jnp.full(K, 1.0 / K, x.dtype), init_means[:, 0], jnp.full(K, wn @ (x - center) ** 2 + floor))
     else:
         init = (start[0], start[1][:, 0], start[2][:, 0, 0])
-    (pi, means, var), i = iterate(step, init, iters, tol, masked)
+    step = two_component_step if init[0].shape[0] == 2 else mixture_1d_step
+    (pi, means, var), i = iterate(functools.partial(step, x, wn, floor, tol > 0), init, iters, tol, masked)
     return pi, means[:, None], var[:, None, None], i
+
+
+def mixture_1d_step(x, wn, floor, with_ll, params):
+    """One EM step for a 1-D K-component mixture: x, wn [N] (wn sums to 1); params = (weights [K], means [K],
+    variances [K]); returns (next params, ℓ of the given params, or 0 when ``with_ll`` is False). [K, N] arrays
+    (the sample axis innermost, so it vectorizes), one exp per point and component, the two-pass variance."""
+    pi, means, var = params
+    logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
+    logp = logc[:, None] - 0.5 * (x[None] - means[:, None]) ** 2 / var[:, None]  # [K, N]
+    top = jnp.max(logp, axis=0)
+    e = jnp.exp(logp - top)
+    total = jnp.sum(e, axis=0)
+    r = e * (wn / total)  # weighted responsibilities [K, N]
+    nk = jnp.sum(r, axis=1)
+    safe = jnp.clip(nk, 1e-300)
+    means = (r @ x) / safe
+    var = jnp.sum(r * (x[None] - means[:, None]) ** 2, axis=1) / safe + floor
+    ll = jnp.sum(wn * (top + jnp.log(total))) if with_ll else jnp.zeros((), x.dtype)
+    return (nk, means, var), ll
+
+
+def _sum_each(terms):
+    """The sums of several [N] arrays in ONE pass over the points (a variadic reduce: XLA:CPU emits a single
+    loop with one accumulator per term, instead of one loop per term)."""
+    zero = jnp.zeros((), terms[0].dtype)
+    return jax.lax.reduce(tuple(terms), (zero,) * len(terms),
+                          lambda a, b: tuple(p + q for p, q in zip(a, b, strict=True)), (0,))
+
+
+_ATANH_TERMS = 10  # 1/(2k + 1) for k < 10: with |s| ≤ 0.1716, truncation z¹⁰/21 < 3e-17, below rounding
+_LN2 = float(np.log(2.0))
+
+
+def _log1p_unit(e):
+    """log(1 + e) for 0 ≤ e ≤ 1 in vectorisable operations: in the engine's loop XLA:CPU emits float64 log / log1p
+    as scalar calls (a loop over the points 3× as long as the exp loop; the GaussianMixture loop ran 1.35–1.6×
+    slower with jnp.log1p). Where XLA instead hands the whole dot to YNNPACK (benchmarks/gmm_em.py's blocked EM)
+    YNNPACK's own log1p is faster than this polynomial (0.27 vs 0.44 s there).
+
+    log(1 + e) = 2·atanh(s) = 2·Σ s^(2k+1)/(2k + 1) with s = e/(2 + e), or, for e > √2 − 1, ln 2 + 2·atanh(s) with
+    s = (e − 1)/(e + 3) — so |s| ≤ 3 − 2√2 ≈ 0.1716 and ten terms reach full precision (Abramowitz & Stegun 1964,
+    eq. 4.1.28). The polynomial in z = s² is summed by Estrin's scheme (pairs, then pairs of pairs), a dependency
+    chain 4 multiply-adds deep instead of Horner's 9. Error ≤ 3 eps relative (measured: tests/test_gmm_em2.py)."""
+    upper = e > np.sqrt(2.0) - 1
+    s = jnp.where(upper, e - 1, e) / jnp.where(upper, e + 3, e + 2)
+    z = s * s
+    terms = [1.0 / (4 * j + 1) + 1.0 / (4 * j + 3) * z for j in range(_ATANH_TERMS // 2)]  # c₂ⱼ + c₂ⱼ₊₁·z
+    power = z
+    while len(terms) > 1:
+        power = power * power
+        paired = [terms[j] + terms[j + 1] * power for j in range(0, len(terms) - 1, 2)]
+        terms = paired + terms[len(paired) * 2:]  # an odd last term waits for the next level
+    return jnp.where(upper, _LN2, 0.0) + 2 * s * terms[0]
+
+
+def two_component_step(x, wn, floor, with_ll, params):
+    """:func:`mixture_1d_step` for K = 2, cheaper per point (docs/gaussian.md, "EM for K = 2 in one dimension";
+    the same iterates up to rounding: tests/test_gmm_em2.py).
+
+    E-step: with d = log(π₁p₁(x)) − log(π₀p₀(x)) and e = exp(−|d|) ≤ 1, the responsibilities are
+    r₁ = 1/(1 + e) and r₀ = e/(1 + e) when d ≥ 0 (swapped when d < 0): one exp per point instead of K, and both
+    keep full relative accuracy (neither is formed as 1 − the other). M-step: with u = x − m per component (m =
+    this step's mean), the sums n = Σr, a = Σr·u, b = Σr·u², all six in one pass; then m' = m + δ with δ = a/n
+    and σ'² = b/n − δ² — the shifted-data form of the two-pass variance Σr·(x − m')²/n, equal to it in exact
+    arithmetic and without its cancellation near the fixed point, where δ → 0. (With n below the 1e-300 clip of
+    a dead component, the same algebra reproduces the general step's Σr·x/1e-300 and Σr·(x − m')²/1e-300.)
+
+    Layout for XLA:CPU, which gives each materialised array its own loop (no multi-output fusion) and emits a
+    fused reduction as one scalar loop: e is one vectorised loop, r₀ and r₁ one each (their divisions keep XLA
+    from fusing them — and their data-dependent selects, which would become mispredicted branches — into the
+    reduction), and the six sums one scalar loop of 15 flops per point (docs/gaussian.md has the profile)."""
+    pi, means, var = params
+    logc = jnp.log(jnp.clip(pi, 1e-300)) - 0.5 * (LOG_2PI + jnp.log(var))
+    half_prec = 0.5 / var
+    u0, u1 = x - means[0], x - means[1]
+    logp0 = logc[0] - half_prec[0] * (u0 * u0)
+    logp1 = logc[1] - half_prec[1] * (u1 * u1)
+    d = logp1 - logp0
+    e = jnp.exp(-jnp.abs(d))
+    first = d >= 0
+    r1 = wn * jnp.where(first, 1.0, e) / (1 + e)
+    r0 = wn * jnp.where(first, e, 1.0) / (1 + e)
+    ru0, ru1 = r0 * u0, r1 * u1
+    sums = _sum_each([r0, r1, ru0, ru1, ru0 * u0, ru1 * u1])
+    ll = jnp.zeros((), x.dtype)
+    if with_ll:  # log(π₀p₀ + π₁p₁) = max(log π₀p₀, log π₁p₁) + log(1 + e), the general step's top + log(total)
+        ll = jnp.dot(wn, jnp.maximum(logp0, logp1) + _log1p_unit(e))
+    nk, a, b = jnp.stack(sums[0:2]), jnp.stack(sums[2:4]), jnp.stack(sums[4:6])
+    safe = jnp.clip(nk, 1e-300)
+    shift = (a - means * (safe - nk)) / safe  # a/n, since safe − n = 0 unless the component is dead
+    spread = jnp.maximum((b - shift * (2 * a - shift * nk)) / safe, 0.0)  # b/n − δ² when safe = n
+    return (nk, means + shift, spread + floor), ll
 
 
 @dataclass(frozen=True)
