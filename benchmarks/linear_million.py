@@ -25,7 +25,8 @@ def main(argv=None):
     p.add_argument("--d", type=int, default=10)
     p.add_argument("--T", type=int, default=40)
     p.add_argument("--sampler", choices=("stats", "samples"), default="stats")
-    p.add_argument("--block", type=int, default=0, help="replicates per cache block (0 = all of a chunk)")
+    p.add_argument("--block", type=int, default=-1,
+                   help="replicates per cache block (0 = all of a chunk, -1 = the toolkit's default, block='auto')")
     args = p.parse_args(argv)
     import jax
 
@@ -44,7 +45,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     for i in range(chunks):
         size = min(C, R - done)
-        loop = Loop(fam, LoopConfig(mode="replace", generations=G, replicates=size, seed=i), block=args.block or None)
+        block = "auto" if args.block < 0 else args.block or None
+        loop = Loop(fam, LoopConfig(mode="replace", generations=G, replicates=size, seed=i), block=block)
         t = time.perf_counter()
         err = loop.run().metrics["E_test"]
         if compile_t is None:

@@ -42,9 +42,11 @@ def _parse(argv):
     p.add_argument("--host-devices", type=int, default=None,
                    help="CPU devices to shard replicates over (sets XLA_FLAGS unless already set)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--block", type=int, default=0,
-                   help="replicates per cache block on the sample-level path (0 = all at once)")
-    p.add_argument("--fast-block", type=int, default=0, help="replicates per cache block on the fast path (0 = all)")
+    p.add_argument("--block", type=int, default=-1,
+                   help="replicates per cache block on the sample-level path (0 = all at once, -1 = the toolkit's "
+                        "default, Loop(block='auto'))")
+    p.add_argument("--fast-block", type=int, default=-1,
+                   help="replicates per cache block on the fast path (0 = all, -1 = the toolkit's default)")
     p.add_argument("--paths", default="stats,samples", help="which of our paths to time (comma-separated)")
     return p.parse_args(argv)
 
@@ -86,7 +88,8 @@ def ours(args, dtype, sampler, block):
     jax.config.update("jax_enable_x64", dtype == "float64")
     family = LinearRegression(d=args.d, T=args.T, sigma=args.sigma, sampler=sampler)
     loop = Loop(family, LoopConfig(mode="replace", generations=args.generations,
-                                   replicates=args.replicates, seed=args.seed), block=block or None)
+                                   replicates=args.replicates, seed=args.seed),
+                block="auto" if block < 0 else block or None)
     state, first, _ = _timed(loop.run)
     runs = [_timed(loop.run) for _ in range(max(1, args.repeats))]
     err = runs[-1][0].metrics["E_test"]
@@ -107,7 +110,7 @@ def ours(args, dtype, sampler, block):
         gen_t.append(time.perf_counter() - t1)
         del world, carry
     return {"err": np.asarray(err, dtype=np.float64), "first": first, "wall": best[1], "cpu": best[2],
-            "runs": [r[1] for r in runs], "init": min(init_t), "gens": min(gen_t)}
+            "runs": [r[1] for r in runs], "init": min(init_t), "gens": min(gen_t), "block": prog.block}
 
 
 def work(sampler, d, T, G, R, itemsize):
@@ -178,7 +181,7 @@ def main(argv=None):
         for sampler in paths:
             block = args.block if sampler == "samples" else args.fast_block
             o = mine[sampler] = ours(args, dtype, sampler, block)
-            print(f"ours/{sampler} (block {block or 'all'}): first call {o['first']:.2f} s; warm best of "
+            print(f"ours/{sampler} (block {o['block'] or 'all'}): first call {o['first']:.2f} s; warm best of "
                   f"{len(o['runs'])}: {o['wall']:.4f} s (runs {', '.join(f'{t:.3f}' for t in o['runs'])}; "
                   f"{o['cpu'] / o['wall']:.2f} cores busy); setup + gen 1 {o['init']:.4f} s, gens 2..{G} "
                   f"{o['gens']:.4f} s; {load_text()}")

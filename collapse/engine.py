@@ -23,6 +23,7 @@ from collapse.config import LoopConfig
 from collapse.distributed import gather, put_global
 from collapse.errors import require
 from collapse.families.base import (
+    BlockedFamily,
     ConfidenceFamily,
     DesignFamily,
     EditFamily,
@@ -219,8 +220,8 @@ def _blocked(one, block: int, sharding):
 
     def local(base_key, index, world, carry, start):
         n = index.shape[0]
-        size = min(block, n)
-        count = -(-n // size)
+        count = -(-n // min(block, n))
+        size = -(-n // count)  # the fewest blocks of at most ``block``, balanced: as little padding as possible
         # pad to whole blocks (repeating the first replicate; its copies are dropped), then [count, size, ...];
         # explicit shapes, because a family may carry zero-size leaves that a reshape(-1, ...) cannot infer
         split = lambda a: jnp.concatenate([a, jnp.repeat(a[:1], count * size - n, 0)]).reshape(  # noqa: E731
@@ -252,11 +253,12 @@ class Loop:
     modified family instead. ConfigError if the family cannot support the selector.
     block: replicates processed together through all generations of a call (None: all at once, vmapped).
     A block small enough for the cache keeps each replicate's state resident across generations; the results
-    are the same either way.
+    are the same either way (up to the last bit of rounding). "auto" (default): the family's
+    ``preferred_block()`` if it has one (``BlockedFamily``), else None.
     """
 
     def __init__(self, family, cfg: LoopConfig, devices=None, selector: SelectorConfig | None = None,
-                 block: int | None = None):
+                 block: int | str | None = "auto"):
         selector = resolve(SelectorConfig() if selector is None else selector, family)
         if selector.active and isinstance(family, SelfSelectingFamily):
             family = family.with_selector(selector)
@@ -266,8 +268,11 @@ class Loop:
         # which falls back to samples when a selector filters rows); self.family is what a run record stores
         if isinstance(family, LoopResolvingFamily):
             family = family.for_loop(cfg, selector)
-        require(block is None or (isinstance(block, int | np.integer) and not isinstance(block, bool) and block >= 1),
-                "block", block, "None (all replicates at once) or an integer >= 1 (replicates per cache block)")
+        require(block is None or block == "auto"
+                or (isinstance(block, int | np.integer) and not isinstance(block, bool) and block >= 1),
+                "block", block, "'auto', None (all replicates at once) or an integer >= 1 (replicates per cache block)")
+        if block == "auto":
+            block = family.preferred_block() if isinstance(family, BlockedFamily) else None
         self.family, self.cfg, self.selector = family, cfg, selector
         self.program = _program(family, cfg, devices, selector, block)
         self.sharding, self.padded = self.program.sharding, self.program.padded

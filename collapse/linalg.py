@@ -14,6 +14,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from collapse.wishart import lower_inverse
+
 
 def _spectral_inverse(eigvals, ridge):
     """1/(e + ridge) for ridge > 0; pseudo-inverse (small eigenvalues dropped) for ridge == 0."""
@@ -48,8 +50,10 @@ def least_squares_factor(X, ridge=0.0) -> LeastSquaresFactor:
     gram = X.T @ X if T >= d else X @ X.T
     k = gram.shape[0]
     gram = gram + ridge * T * jnp.eye(k, dtype=gram.dtype)
-    chol = jnp.linalg.cholesky(gram)
-    return LeastSquaresFactor(jax.scipy.linalg.cho_solve((chol, True), jnp.eye(k, dtype=gram.dtype)))
+    # (LLᵀ)⁻¹ = L⁻ᵀL⁻¹ with L⁻¹ by vectorized block recursion: cho_solve against I makes two batched LAPACK
+    # triangular solves, one library call per replicate (≈ 4× slower at d = 50 over 1,000 replicates)
+    inv_chol = lower_inverse(jnp.linalg.cholesky(gram))
+    return LeastSquaresFactor(inv_chol.T @ inv_chol)
 
 
 def least_squares_operator(X, ridge=0.0):

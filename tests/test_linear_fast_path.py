@@ -138,3 +138,14 @@ def test_lower_inverse_inverts_triangular_factors():
     for d in (1, 2, 7, 8, 9, 17, 50):
         chol = bartlett_factor(jax.random.key(d), d, d + 3, jax.numpy.ones(d))
         assert np.allclose(np.asarray(lower_inverse(chol) @ chol), np.eye(d), atol=1e-10)
+
+
+def test_auto_block_is_the_family_preference():
+    """Loop(block="auto") (the default) runs a fixed design in blocks of ≈ 4 MiB of resident state (the fast
+    path's d×d factors; the sample path's designs and factor), and a fresh design unblocked."""
+    cfg = LoopConfig(mode="replace", generations=2, replicates=8, seed=0)
+    assert Loop(LinearRegression(d=50, T=60, sampler="stats"), cfg).program.block == (4 << 20) // (8 * 50 * 50)
+    assert Loop(LinearRegression(d=50, T=60, ridge=0.1, sampler="stats"), cfg).program.block == (4 << 20) // (16 * 2500)
+    assert Loop(LinearRegression(d=50, T=200, sampler="samples"), cfg).program.block == (4 << 20) // (8 * 12700)
+    assert Loop(LinearRegression(d=5, T=20, design="fresh"), cfg).program.block is None
+    assert Loop(LinearRegression(d=5, T=20), cfg, block=None).program.block is None

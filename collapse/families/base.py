@@ -145,6 +145,15 @@ class TiltFamily(Protocol):
         """A block from the model tilted by e^{γ·reward}."""
 
 
+@runtime_checkable
+class BlockedFamily(Protocol):
+    """Optional capability: how many replicates the family runs best with per cache block (``Loop(block="auto")``,
+    the default): its per-replicate state is then read from cache, not memory, in every generation."""
+
+    def preferred_block(self) -> int | None:
+        """Replicates per block (None: all at once)."""
+
+
 class RealSynthSizes:
     """``real_size`` = T and ``synth_size`` = M (default T), for families with fields ``T`` and ``M``."""
 

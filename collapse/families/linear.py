@@ -129,6 +129,24 @@ class LinearRegression(ExactInLawSampler, RealSynthSizes):
         return self.sigma if self.sigma0 is None else self.sigma0
 
     # -- data ------------------------------------------------------------------------------
+    def preferred_block(self) -> int | None:
+        """Replicates per cache block (``Loop(block="auto")``): with a fixed design every generation reads each
+        replicate's resident state — on the exact-in-law path its d×d factor (two with ridge, again for a second
+        design when M ≠ T), on the sample path its design X [T, d] and factor — so blocks of ≈ 4 MiB of that state
+        keep it in cache across generations instead of streaming it from memory once per generation. Measured at
+        d = 50, T = 200, 1,000 replicates, generations 2..20 (docs/linear_fast_path.md): fast path 0.026 s in
+        blocks of 200 vs 0.048 s unblocked; sample path 0.17–0.19 s in blocks of 40–50 vs 0.32 s. None with a
+        fresh design (no state to keep)."""
+        if self.design != "fixed":
+            return None
+        designs = 1 if self.synth_size == self.T else 2
+        if self._stats:
+            per_replicate = (1 if self.ridge == 0 else 2) * designs * self.d * self.d
+        else:
+            rows = self.T + (0 if designs == 1 else self.synth_size)  # M = T: one design serves both
+            per_replicate = rows * self.d + designs * self.d * self.d + self.T
+        return max(1, (4 << 20) // (8 * per_replicate))
+
     def _inputs(self, key, size, scale):
         return jax.random.normal(key, (size, self.d)) * scale
 
