@@ -28,7 +28,7 @@ from pathlib import Path
 from collapse import distributed
 from collapse.config import LoopConfig
 from collapse.errors import ConfigError
-from collapse.families.base import SelfSelectingFamily
+from collapse.families.base import LoopResolvingFamily, SelfSelectingFamily
 from collapse.policies import policy_names
 from collapse.selectors import SELECTORS, SelectorConfig
 from experiments import catalog, run_engine, run_seeds, sweep
@@ -332,7 +332,8 @@ def engine_runs(study, runs):
         if selector is not None and isinstance(family, SelfSelectingFamily):
             family, selector = family.with_selector(selector), None
         cfg = _build(LoopConfig, loop_kw, "loop")
-        if hasattr(family, "for_loop"):  # settle config-dependent choices (linear's sampler) so the record says them
+        # settle config-dependent choices (linear's sampler) so the record says them
+        if isinstance(family, LoopResolvingFamily):
             family = family.for_loop(cfg, selector)
         built.append((label, panel, family, cfg, selector))
     return built

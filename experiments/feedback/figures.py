@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from collapse.stats import mean_se  # noqa: E402
 from theory.curation import mixed_fixed_point, tilt_fixed_point  # noqa: E402
 from theory.curves import TheoryUnavailable  # noqa: E402
 from theory.feedback import categorical_curation_theory, curation_theory, window_curves  # noqa: E402
@@ -46,23 +47,21 @@ def window_figure(runs):
     """runs: [(label, family, cfg, selector, metrics)] of feedback-window-linear / feedback-window-bound. With an
     upper bound among the curves, a second panel shows its tightness: bound ÷ simulated mean (± 2 SE) and the
     mean field ÷ simulated mean."""
-    with_bound = any(_curves(run).get(_BOUND) is not None for run in runs)
+    curves = [_curves(run) for run in runs]
+    with_bound = any(_BOUND in c for c in curves)
     fig, axes = plt.subplots(1, 2 if with_bound else 1, figsize=(12 if with_bound else 7, 4.5), squeeze=False)
     ax = axes[0, 0]
-    for i, run in enumerate(runs):
-        label, fam, cfg, sel, m = run
+    for i, ((label, _, cfg, _, m), theory) in enumerate(zip(runs, curves, strict=True)):
         color = f"C{i}"
         _band(ax, m["E_test"], label, color)
-        for name, values in _curves(run).items():
-            ax.plot(np.arange(1, cfg.generations + 1), values, _STYLE.get(name, "--"), color=color,
-                    lw=0.8 if name == _BOUND else 1)
-        if with_bound and _BOUND in _curves(run):
-            e = m["E_test"]
-            mean, se = e.mean(1), e.std(1, ddof=1) / np.sqrt(e.shape[1])
-            g = np.arange(1, cfg.generations + 1)
-            ratio = _curves(run)[_BOUND] / mean
+        g = np.arange(1, cfg.generations + 1)
+        for name, values in theory.items():
+            ax.plot(g, values, _STYLE.get(name, "--"), color=color, lw=0.8 if name == _BOUND else 1)
+        if with_bound and _BOUND in theory:
+            mean, se = mean_se(m["E_test"], axis=1)
+            ratio = theory[_BOUND] / mean
             axes[0, 1].errorbar(g, ratio, yerr=2 * ratio * se / mean, fmt="o-", ms=3, color=color, label=label)
-            axes[0, 1].plot(g, _curves(run)[_FIELD] / mean, "--", color=color, lw=1)
+            axes[0, 1].plot(g, theory[_FIELD] / mean, "--", color=color, lw=1)
     ax.set_xlabel("generation n")
     ax.set_ylabel("test error ‖ŵ − w*‖²")
     ax.set_yscale("log")
@@ -88,9 +87,9 @@ def window_bound_table(runs):
     verdicts = []
     for run in runs:
         label, _, cfg, _, m = run
-        e = m["E_test"]
-        mean, se = e.mean(1), e.std(1, ddof=1) / np.sqrt(e.shape[1])
-        bound, field = _curves(run).get(_BOUND), _curves(run).get(_FIELD)
+        mean, se = mean_se(m["E_test"], axis=1)
+        theory = _curves(run)
+        bound, field = theory.get(_BOUND), theory.get(_FIELD)
         for g in sorted({1, cfg.generations - 1}):
             b = "— | —" if bound is None else \
                 f"{bound[g]:.4f} ({(mean[g] - bound[g]) / se[g]:+.1f}) | {bound[g] / mean[g]:.3f}"
