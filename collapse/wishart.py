@@ -64,6 +64,13 @@ def bartlett(key, below, dof):
     return diag.at[rows, cols].set(below)
 
 
+def bartlett_draw(key, d: int, dof, dtype):
+    """Bartlett's A [d, d] for Wishart(I_d, dof) from one key: the χ² diagonal from its first split, the
+    d(d−1)/2 normals below it from its second."""
+    k_diag, k_below = jax.random.split(key)
+    return bartlett(k_diag, jax.random.normal(k_below, (d * (d - 1) // 2,), dtype), dof)
+
+
 def lower_inverse(a, leaf: int = 8):
     """Inverse of a nonsingular lower-triangular matrix by 2×2 block recursion (matrix products only),
     [[A, 0], [B, C]]⁻¹ = [[A⁻¹, 0], [−C⁻¹BA⁻¹, C⁻¹]], with blocks of ≤ ``leaf`` rows inverted by unrolled forward

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse.errors import ConfigError
-from collapse.wishart import bartlett
+from collapse.wishart import bartlett, bartlett_draw
 
 
 class GaussianStats(NamedTuple):
@@ -36,9 +36,7 @@ class GaussianStats(NamedTuple):
 
 def wishart_root(key, root, dof):
     """R·A with (RA)(RA)ᵀ ~ Wishart(RRᵀ, dof) by Bartlett's decomposition; ``dof`` ≥ d may be traced."""
-    d = root.shape[0]
-    k_gamma, k_normal = jax.random.split(key)
-    return root @ bartlett(k_gamma, jax.random.normal(k_normal, (d * (d - 1) // 2,), root.dtype), dof)
+    return root @ bartlett_draw(key, root.shape[0], dof, root.dtype)
 
 
 def draw_block(key, mean, root, count, rows: int, gen, with_scatter: bool) -> GaussianStats:

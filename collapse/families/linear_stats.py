@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from collapse.errors import ConfigError
-from collapse.wishart import bartlett, lower_inverse
+from collapse.wishart import bartlett_draw, lower_inverse
 
 
 class LinearStats(NamedTuple):
@@ -54,8 +54,7 @@ class StatsWorld(NamedTuple):
 
 def bartlett_factor(key, d: int, m: int, scale):
     """L = S·A with LLᵀ distributed as XᵀX for X [m, d] with i.i.d. N(0, diag(scale²)) rows; needs m ≥ d."""
-    k_diag, k_off = jax.random.split(key)
-    return scale[:, None] * bartlett(k_diag, jax.random.normal(k_off, (d * (d - 1) // 2,), scale.dtype), m)
+    return scale[:, None] * bartlett_draw(key, d, m, scale.dtype)
 
 
 def design_stats(chol, m: int, ridge: float) -> DesignStats:
